@@ -1,0 +1,5 @@
+import sys
+
+from fmagenre.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""``python -m fmagenre <command>``: the user-facing commands besides the DVC stages.
+
+Each command lives in its own module exposing ``configure(parser)`` and ``run(args) -> int``;
+they are imported only when chosen, so ``--help`` stays fast and a command's heavy
+dependencies (TensorFlow, librosa) load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fmagenre import __version__
+from fmagenre.errors import UserError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("fmagenre.synth.command", "write a synthetic dataset in FMA's layout"),
+    "params": ("fmagenre.params_command", "validate params.yaml and print every value"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fmagenre", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fmagenre {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = _chosen_command(argv if argv is not None else sys.argv[1:])
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module_name).configure(command_parser)
+    args = parser.parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _chosen_command(argv: list[str]) -> str | None:
+    return next((arg for arg in argv if arg in COMMANDS), None)

@@ -1,0 +1,272 @@
+"""One typed loader for params.yaml, shared by every stage.
+
+Each section of params.yaml is a frozen dataclass below. A field's type (``int``, ``float``,
+``str``, ``bool``, ``Literal[...]``, ``X | None``, ``list[X]``) and its optional
+``Range`` say what is allowed; the loader checks every key of the file against them, so a
+typo or a bad value stops a stage before it does any work, with one line that names the
+key and what it accepts. Keys missing from the file take the defaults written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+
+from fmagenre.errors import ParamsError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive (ge/le) or exclusive (gt/lt) numeric bounds for a field."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def admits(self, value: float) -> bool:
+        return not (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.ge is not None:
+            parts.append(f">= {_fmt(self.ge)}")
+        if self.gt is not None:
+            parts.append(f"> {_fmt(self.gt)}")
+        if self.le is not None:
+            parts.append(f"<= {_fmt(self.le)}")
+        if self.lt is not None:
+            parts.append(f"< {_fmt(self.lt)}")
+        return " and ".join(parts)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+Positive = Range(gt=0)
+NonNegative = Range(ge=0)
+Fraction = Range(ge=0, le=1)
+
+
+# --------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------
+
+Subset = Literal["small", "medium", "large", "full", "synthetic"]
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Which FMA subset the pipeline runs on, and where it is downloaded from."""
+
+    subset: Subset = "synthetic"
+    url_base: str = "https://os.unil.cloud.switch.ch/fma/"
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """Size and seed of the synthetic dataset used when data.subset is 'synthetic'."""
+
+    tracks_per_genre: Annotated[int, Range(ge=2, le=100_000)] = 40
+    clip_seconds: Annotated[float, Range(ge=1, le=600)] = 30.0
+    seed: Annotated[int, NonNegative] = 2026
+    faults: bool = True
+
+
+@dataclass(frozen=True)
+class AudioParams:
+    """The canonical audio every later stage reads: mono, fixed rate and length."""
+
+    sr: Annotated[int, Range(ge=8000, le=192_000)] = 22050
+    duration: Annotated[float, Range(ge=1, le=3600)] = 30.0
+    crop: Literal["start", "center"] = "center"
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """What makes a decoded track usable, and how many unusable tracks stop the stage."""
+
+    max_bad_fraction: Annotated[float, Fraction] = 0.05
+    min_seconds: Annotated[float, NonNegative] = 3.0
+
+
+@dataclass(frozen=True)
+class ComputeParams:
+    """How per-track work runs. It never changes what is computed, so no stage depends on it."""
+
+    backend: Literal["local", "dask"] = "local"
+    workers: Annotated[int, NonNegative] = 0
+    scheduler: str = ""
+    chunk_size: Annotated[int, Range(ge=1, le=100_000)] = 16
+
+    @property
+    def worker_count(self) -> int:
+        """workers, with 0 meaning every core this process may use."""
+        return self.workers or available_cores()
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects affinity masks, unlike os.cpu_count)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole of params.yaml."""
+
+    data: DataParams = field(default_factory=DataParams)
+    synth: SynthParams = field(default_factory=SynthParams)
+    audio: AudioParams = field(default_factory=AudioParams)
+    decode: DecodeParams = field(default_factory=DecodeParams)
+    compute: ComputeParams = field(default_factory=ComputeParams)
+
+
+# --------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml; raise ParamsError with one line on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the project root)") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ParamsError(f"{path}: not valid YAML{where}") from None
+    return parse_params(raw if raw is not None else {}, source=str(path))
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate an already-parsed mapping against the Params schema."""
+    return _build(Params, raw, prefix="", source=source)
+
+
+def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
+    where = prefix.rstrip(".") or "the top level"
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: {where} must be a mapping of keys, got {_show(raw)}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [key for key in raw if key not in fields]
+    if unknown:
+        allowed = ", ".join(fields)
+        raise ParamsError(
+            f"{source}: unknown key '{prefix}{unknown[0]}' (allowed in {where}: {allowed})"
+        )
+    values = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value if value is not None else {}, f"{prefix}{name}.", source)
+        else:
+            values[name] = _check(value, hint, f"{prefix}{name}", source)
+    return cls(**values)
+
+
+def _check(value: Any, hint: Any, key: str, source: str) -> Any:
+    ok, converted = _convert(value, hint)
+    if not ok:
+        raise ParamsError(f"{source}: {key} = {_show(value)} is not allowed (allowed: {describe(hint)})")
+    return converted
+
+
+def _convert(value: Any, hint: Any) -> tuple[bool, Any]:
+    """Return (accepted, value as the field stores it)."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        base, *extras = get_args(hint)
+        ok, converted = _convert(value, base)
+        ranges = [extra for extra in extras if isinstance(extra, Range)]
+        if ok and isinstance(converted, (int, float)) and not all(r.admits(converted) for r in ranges):
+            return False, value
+        return ok, converted
+    if origin is Literal:
+        return (value in get_args(hint) and not isinstance(value, bool)), value
+    if origin in (Union, types.UnionType):
+        for option in get_args(hint):
+            ok, converted = _convert(value, option)
+            if ok:
+                return True, converted
+        return False, value
+    if origin is list:
+        (item_hint,) = get_args(hint)
+        if not isinstance(value, list) or not value:
+            return False, value
+        items = [_convert(item, item_hint) for item in value]
+        if not all(ok for ok, _ in items):
+            return False, value
+        return True, tuple(converted for _, converted in items)
+    if hint is type(None):
+        return value is None, value
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return (isinstance(value, int) and not isinstance(value, bool)), value
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return True, float(value)
+        return False, value
+    if hint is str:
+        return isinstance(value, str), value
+    raise TypeError(f"unsupported params type {hint!r}")  # a schema bug, not user input
+
+
+def describe(hint: Any) -> str:
+    """Say in words what a field accepts, for error messages and docs."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        base, *extras = get_args(hint)
+        bounds = " and ".join(extra.describe() for extra in extras if isinstance(extra, Range))
+        return f"{describe(base)} {bounds}".strip()
+    if origin is Literal:
+        return "one of " + ", ".join(repr(choice) for choice in get_args(hint))
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe(option) for option in get_args(hint))
+    if origin is list:
+        return f"a non-empty list of ({describe(get_args(hint)[0])})"
+    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, repr(hint))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def as_dict(section: Any) -> dict[str, Any]:
+    """A section as plain data (lists, not tuples), e.g. to record the params a model used."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(item) for item in value]
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(section))

@@ -1,0 +1,20 @@
+"""Where each stage reads and writes, relative to the project root (DVC runs stages there).
+
+dvc.yaml lists the same paths as deps and outs; keep the two in step.
+"""
+
+from pathlib import Path
+
+DATA = Path("data")
+DOWNLOADS = DATA / "downloads"  # verified archives, kept so a rerun never downloads again
+FMA_ROOT = DATA / "fma"  # extracted metadata and audio, FMA's own layout
+TRACKS = DATA / "tracks.parquet"  # the only source of labels and split
+AUDIO = DATA / "audio"  # canonical decoded audio (row store)
+MANIFEST = DATA / "manifest.parquet"  # one row per track: decode status
+WORK = DATA / ".work"  # resumable partial results of interrupted stages
+FEATURES = DATA / "features.parquet"
+SPECTROGRAMS = DATA / "spectrograms"
+
+MODELS = Path("models")
+METRICS = Path("metrics")
+REPORTS = Path("reports")

@@ -1,0 +1,32 @@
+"""The shared entry point of the DVC stage modules under stages/.
+
+A stage module is thin: it reads params, calls the library and writes its outputs. This
+wrapper gives every stage the same behaviour on the faults a user can meet: one line and
+exit status 2 for a UserError (bad params, offline, checksum mismatch ...), exit status 130
+with a note that the work done so far is kept on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from fmagenre.errors import UserError
+from fmagenre.params import Params, load_params
+
+
+def run_stage(name: str, body: Callable[[Params], None]) -> None:
+    """Load and validate params.yaml, run ``body``, exit with a clear status."""
+    logging.basicConfig(level=logging.INFO, format=f"[{name}] %(message)s", stream=sys.stderr)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        params = load_params()
+        body(params)
+    except UserError as exc:
+        print(f"[{name}] error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"[{name}] interrupted: finished work is kept; run again to resume", file=sys.stderr)
+        sys.exit(130)
