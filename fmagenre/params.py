@@ -183,7 +183,9 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
     for name, value in raw.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, value if value is not None else {}, f"{prefix}{name}.", source)
+            values[name] = _build(
+                hint, value if value is not None else {}, f"{prefix}{name}.", source
+            )
         else:
             values[name] = _check(value, hint, f"{prefix}{name}", source)
     return cls(**values)
@@ -192,7 +194,9 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
 def _check(value: Any, hint: Any, key: str, source: str) -> Any:
     ok, converted = _convert(value, hint)
     if not ok:
-        raise ParamsError(f"{source}: {key} = {_show(value)} is not allowed (allowed: {describe(hint)})")
+        raise ParamsError(
+            f"{source}: {key} = {_show(value)} is not allowed (allowed: {describe(hint)})"
+        )
     return converted
 
 
@@ -203,7 +207,11 @@ def _convert(value: Any, hint: Any) -> tuple[bool, Any]:
         base, *extras = get_args(hint)
         ok, converted = _convert(value, base)
         ranges = [extra for extra in extras if isinstance(extra, Range)]
-        if ok and isinstance(converted, (int, float)) and not all(r.admits(converted) for r in ranges):
+        if (
+            ok
+            and isinstance(converted, (int, float))
+            and not all(r.admits(converted) for r in ranges)
+        ):
             return False, value
         return ok, converted
     if origin is Literal:
@@ -250,7 +258,13 @@ def describe(hint: Any) -> str:
         return " or ".join(describe(option) for option in get_args(hint))
     if origin is list:
         return f"a non-empty list of ({describe(get_args(hint)[0])})"
-    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    names = {
+        type(None): "null",
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+    }
     return names.get(hint, repr(hint))
 
 

@@ -73,7 +73,9 @@ class RowStore:
         """Make an empty (zero-filled, sparse on disk) store at ``path``."""
         if rows_per_shard < 1:
             raise ValueError("rows_per_shard must be >= 1")
-        layout = StoreLayout(rows, tuple(int(n) for n in row_shape), np.dtype(dtype).str, rows_per_shard)
+        layout = StoreLayout(
+            rows, tuple(int(n) for n in row_shape), np.dtype(dtype).str, rows_per_shard
+        )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         for shard in range(layout.shard_count):
@@ -103,7 +105,9 @@ class RowStore:
         if not meta_path.exists():
             raise FileNotFoundError(f"{path} is not a row store (no {META_FILE})")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        layout = StoreLayout(meta["rows"], tuple(meta["row_shape"]), meta["dtype"], meta["rows_per_shard"])
+        layout = StoreLayout(
+            meta["rows"], tuple(meta["row_shape"]), meta["dtype"], meta["rows_per_shard"]
+        )
         return cls(path, layout, meta.get("attrs", {}), mode=mode)
 
     # -- access ---------------------------------------------------------------------------
@@ -147,13 +151,17 @@ class RowStore:
             raise PermissionError(f"{self.path} was opened read-only")
         block = np.asarray(block)
         if block.shape[1:] != self.layout.row_shape:
-            raise ValueError(f"rows of shape {block.shape[1:]} do not fit a store of {self.layout.row_shape}")
+            raise ValueError(
+                f"rows of shape {block.shape[1:]} do not fit a store of {self.layout.row_shape}"
+            )
         done = 0
         while done < len(block):
             shard, offset = self._locate(start + done)
             target = self._shard(shard)
             count = min(len(block) - done, len(target) - offset)
-            target[offset : offset + count] = block[done : done + count].astype(self.dtype, copy=False)
+            target[offset : offset + count] = block[done : done + count].astype(
+                self.dtype, copy=False
+            )
             done += count
 
     def flush(self) -> None:

@@ -1,0 +1,300 @@
+"""The decode stage's logic: every track's file, read once, into canonical audio and a manifest.
+
+The manifest is where every later stage learns which tracks are usable. A bad track is a
+status, never a crash: FMA has files with no audio, truncated files and short clips, and a
+pipeline over 100,000 tracks must count them, not die on them. The stage only fails when
+the bad fraction says something is wrong with the data as a whole (a broken download, a
+wrong folder), and even then the decoded work is kept for the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import soundfile as sf
+
+from fmagenre.atomic import remove, write_parquet
+from fmagenre.audio import (
+    INT16_SCALE,
+    NoAudioError,
+    UnreadableAudioError,
+    canonical_length,
+    decode_file,
+    decoder_messages,
+    from_int16,
+    is_silent,
+    to_int16,
+)
+from fmagenre.errors import UserError
+from fmagenre.params import Params
+from fmagenre.store import RowStore
+from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_tracks
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("ok", "short", "silent", "corrupt", "missing")
+SHORT_FRACTION = 0.98  # a clip with less real audio than this share of audio.duration is 'short'
+ROWS_PER_SHARD = 512  # 512 clips of 30 s at 22,050 Hz in int16: 677 MB per shard file
+FORMAT_VERSION = 1  # bump when the bytes written for the same inputs change
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything that changes the canonical audio (and nothing else)."""
+
+    sr: int
+    duration: float
+    crop: str
+
+    @classmethod
+    def from_params(cls, params: Params) -> DecodeSettings:
+        return cls(params.audio.sr, params.audio.duration, params.audio.crop)
+
+    @property
+    def length(self) -> int:
+        return canonical_length(self.sr, self.duration)
+
+
+@dataclass(frozen=True)
+class DecodeItem:
+    track_id: int
+    path: str  # absolute, so workers on other machines of a shared filesystem find it
+
+
+def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
+    """Decode one track into a canonical int16 row and a manifest record."""
+    record: dict[str, Any] = {
+        "track_id": item.track_id,
+        "status": "ok",
+        "seconds": 0.0,
+        "source_seconds": 0.0,
+        "source_sr": 0,
+        "channels": 0,
+        "error": "",
+    }
+    with decoder_messages() as messages:
+        try:
+            clip = decode_file(item.path, settings.sr, settings.duration, settings.crop)
+        except FileNotFoundError:
+            clip = None
+            record.update(status="missing", error="audio file not found")
+        except (
+            NoAudioError,
+            UnreadableAudioError,
+            sf.LibsndfileError,
+            RuntimeError,
+            ValueError,
+        ) as exc:
+            clip = None
+            record.update(status="corrupt", error=str(exc).replace("\n", " ")[:300])
+    if clip is None:
+        if messages and record["status"] == "corrupt":
+            record["error"] += " | decoder: " + " / ".join(messages[:3])
+        return TrackOutput(record, None)
+
+    seconds = len(clip.samples) / settings.sr
+    if is_silent(clip.samples):
+        status = "silent"
+    elif seconds < SHORT_FRACTION * settings.duration:
+        status = "short"
+    else:
+        status = "ok"
+    notes = [clip.error] if clip.error else []
+    if messages and status != "ok":
+        notes.append("decoder: " + " / ".join(messages[:3]))
+    record.update(
+        status=status,
+        seconds=round(seconds, 4),
+        source_seconds=round(clip.source_seconds, 4),
+        source_sr=clip.source_sr,
+        channels=clip.channels,
+        error=" | ".join(notes)[:500],
+    )
+    return TrackOutput(record, to_int16(clip.samples, settings.length))
+
+
+def decode_items(tracks: pd.DataFrame) -> list[DecodeItem]:
+    return [
+        DecodeItem(int(tid), os.path.abspath(path))
+        for tid, path in zip(tracks["track_id"], tracks["path"], strict=True)
+    ]
+
+
+def inputs_fingerprint(items: list[DecodeItem]) -> str:
+    """Identity of the input files (path, size, mtime): a resumed run must not mix old and new files."""
+    digest = hashlib.sha1()
+    for item in items:
+        try:
+            stat = os.stat(item.path)
+            state = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            state = "absent"
+        digest.update(f"{item.track_id}|{item.path}|{state}\n".encode())
+    return digest.hexdigest()
+
+
+def run_decode(
+    tracks: pd.DataFrame,
+    params: Params,
+    *,
+    audio_out: Path,
+    manifest_out: Path,
+    work_dir: Path,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Decode every track of the tracks table; write the audio store and the manifest.
+
+    Returns the summary (counts per status, usable share, throughput). Raises UserError when
+    the unusable share exceeds decode.max_bad_fraction — after writing the manifest for
+    inspection and keeping the decoded work, so a rerun with a higher limit is instant.
+    """
+    settings = DecodeSettings.from_params(params)
+    items = decode_items(tracks)
+    journal = Journal.open(
+        work_dir,
+        {
+            "stage": "decode",
+            "format": FORMAT_VERSION,
+            "settings": dataclasses.asdict(settings),
+            "inputs": inputs_fingerprint(items),
+        },
+    )
+    store_dir = work_dir / "audio"
+    if journal.resumed and store_dir.exists():
+        store = RowStore.open(store_dir, mode="r+")
+    else:
+        remove(store_dir)
+        store = RowStore.create(
+            store_dir,
+            len(items),
+            (settings.length,),
+            "int16",
+            ROWS_PER_SHARD,
+            attrs={
+                "sr": settings.sr,
+                "duration": settings.duration,
+                "crop": settings.crop,
+                "int16_scale": INT16_SCALE,
+            },
+        )
+
+    def keep(start: int, rows: Any) -> None:
+        store.write(start, rows)
+        store.flush()
+
+    began = time.perf_counter()
+    records = map_tracks(
+        functools.partial(decode_track, settings=settings),
+        items,
+        compute=params.compute,
+        journal=journal,
+        on_rows=keep,
+        row_spec=RowSpec((settings.length,), "int16"),
+        desc="decode",
+        progress=progress,
+    )
+    store.close()
+    elapsed = time.perf_counter() - began
+
+    manifest = build_manifest(items, records, params.decode.min_seconds)
+    summary = summarise(manifest, elapsed, params.decode.max_bad_fraction)
+    if summary["bad_fraction"] > params.decode.max_bad_fraction:
+        write_parquet(manifest_out, manifest)
+        raise UserError(
+            f"{summary['unusable']} of {summary['tracks']} tracks are unusable "
+            f"({_counts_text(summary['status'])}), a share of {summary['bad_fraction']:.1%} above "
+            f"decode.max_bad_fraction = {params.decode.max_bad_fraction}. See {manifest_out} "
+            "(status and error per track). If the data is right, raise decode.max_bad_fraction "
+            "and run again: the decoded audio is kept and nothing is decoded twice."
+        )
+    remove(audio_out)
+    audio_out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(store_dir, audio_out)
+    write_parquet(manifest_out, manifest)
+    finish(journal)
+    return summary
+
+
+def build_manifest(
+    items: list[DecodeItem], records: list[dict[str, Any]], min_seconds: float
+) -> pd.DataFrame:
+    """One row per track, in the audio store's row order."""
+    rows = []
+    for position, (item, record) in enumerate(zip(items, records, strict=True)):
+        if "status" not in record:  # the track's function raised: recorded by the map
+            record = {
+                "track_id": item.track_id,
+                "status": "corrupt",
+                "seconds": 0.0,
+                "source_seconds": 0.0,
+                "source_sr": 0,
+                "channels": 0,
+                "error": record.get("error", "unknown failure"),
+            }
+        rows.append({**record, "row": position})
+    manifest = pd.DataFrame(
+        rows,
+        columns=[
+            "track_id",
+            "row",
+            "status",
+            "seconds",
+            "source_seconds",
+            "source_sr",
+            "channels",
+            "error",
+        ],
+    )
+    manifest["usable"] = manifest["status"].isin(["ok", "short"]) & (
+        manifest["seconds"] >= min_seconds
+    )
+    return manifest.astype(
+        {
+            "track_id": "int64",
+            "row": "int64",
+            "status": "string",
+            "seconds": "float64",
+            "source_seconds": "float64",
+            "source_sr": "int64",
+            "channels": "int64",
+            "error": "string",
+            "usable": "bool",
+        }
+    )
+
+
+def summarise(manifest: pd.DataFrame, elapsed: float, max_bad_fraction: float) -> dict[str, Any]:
+    tracks = len(manifest)
+    usable = int(manifest["usable"].sum())
+    audio_seconds = float(manifest["seconds"].sum())
+    return {
+        "tracks": tracks,
+        "usable": usable,
+        "unusable": tracks - usable,
+        "bad_fraction": round((tracks - usable) / tracks, 6) if tracks else 0.0,
+        "max_bad_fraction": max_bad_fraction,
+        "status": {status: int((manifest["status"] == status).sum()) for status in STATUSES},
+        "usable_short": int((manifest["usable"] & (manifest["status"] == "short")).sum()),
+        "audio_hours": round(audio_seconds / 3600, 3),
+        "seconds": round(elapsed, 2),
+    }
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(
+        f"{status} {count}" for status, count in counts.items() if count and status != "ok"
+    )
+
+
+def load_clip(store: RowStore, row: int) -> Any:
+    """A track's canonical audio as float32 samples."""
+    return from_int16(store.read(row))

@@ -1,0 +1,1 @@
+"""DVC stage entry points: ``python -m stages.<name>`` from the project root (see dvc.yaml)."""

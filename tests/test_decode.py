@@ -1,0 +1,197 @@
+"""decode: canonical audio from real and broken MP3s; every fault becomes a counted status."""
+
+from __future__ import annotations
+
+import shutil
+
+import librosa
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tone, write_mp3
+
+from fmagenre import decode as decode_module
+from fmagenre.audio import INT16_SCALE, decode_file, from_int16
+from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
+from fmagenre.errors import UserError
+from fmagenre.params import parse_params
+from fmagenre.store import RowStore
+
+SETTINGS = DecodeSettings(sr=22050, duration=4.0, crop="center")
+
+
+def decode(path, settings=SETTINGS):
+    output = decode_track(DecodeItem(1, str(path)), settings)
+    return output.record, output.row
+
+
+def test_real_clips_match_librosa_load(real_clips):
+    for clip in real_clips:
+        ours = decode_file(clip, 22050, 30.0)
+        theirs, _ = librosa.load(clip, sr=22050, mono=True)
+        # at most the canonical 30 s (librosa keeps the extra 3 ms some clips have)
+        assert len(ours.samples) == min(661500, len(theirs))
+        np.testing.assert_allclose(ours.samples, theirs[: len(ours.samples)], atol=1e-5)
+        assert ours.source_sr == 44100 and ours.channels == 2 and 29.9 < ours.source_seconds < 30.1
+
+
+def test_real_clip_record_and_row(real_clips):
+    record, row = decode(real_clips[0], DecodeSettings(22050, 30.0, "center"))
+    assert record["status"] == "ok" and record["error"] == ""
+    assert row.dtype == np.int16 and row.shape == (661500,)
+    assert 0.01 < np.abs(from_int16(row)).mean() < 0.5
+
+
+@pytest.mark.parametrize("sr,channels", [(44100, 2), (48000, 1), (22050, 2), (32000, 1)])
+def test_sample_rates_and_channels_become_canonical(tmp_path, sr, channels):
+    path = write_mp3(tmp_path / "a.mp3", tone(5.0, sr, channels=channels), sr)
+    record, row = decode(path)
+    assert record["status"] == "ok"
+    assert (record["source_sr"], record["channels"]) == (sr, channels)
+    assert row.shape == (int(4.0 * 22050),)
+    spectrum = np.abs(np.fft.rfft(from_int16(row)))
+    assert abs(np.argmax(spectrum) * 22050 / len(row) - 440) < 5  # same pitch after resampling
+
+
+def test_center_crop_of_a_long_track(tmp_path):
+    sr = 22050
+    ramp = np.linspace(-0.5, 0.5, 10 * sr, dtype=np.float32)  # position is readable from the value
+    path = tmp_path / "long.wav"
+    import soundfile as sf
+
+    sf.write(
+        path, ramp, sr, subtype="FLOAT"
+    )  # float WAV: exact samples, so the crop position can be checked exactly
+    centre = decode_file(path, sr, 4.0, "center").samples
+    start = decode_file(path, sr, 4.0, "start").samples
+    np.testing.assert_allclose(centre, ramp[3 * sr : 7 * sr], atol=1e-6)
+    np.testing.assert_allclose(start, ramp[: 4 * sr], atol=1e-6)
+
+
+def test_broken_files_get_statuses_not_crashes(tmp_path, real_clips):
+    good = real_clips[0].read_bytes()
+    cases = {
+        "empty": (tmp_path / "empty.mp3", b""),
+        "text": (tmp_path / "text.mp3", b"this is not audio at all\n" * 200),
+        "id3_only": (tmp_path / "id3.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00"),
+        "truncated": (tmp_path / "truncated.mp3", good[: len(good) * 4 // 10]),
+    }
+    for path, data in cases.values():
+        path.write_bytes(data)
+    settings = DecodeSettings(22050, 30.0, "center")
+    statuses = {name: decode(path, settings)[0] for name, (path, _) in cases.items()}
+    assert statuses["empty"]["status"] == "corrupt" and "empty file" in statuses["empty"]["error"]
+    assert (
+        statuses["text"]["status"] == "corrupt"
+        and "not a readable audio file" in statuses["text"]["error"]
+    )
+    assert statuses["id3_only"]["status"] == "corrupt"
+    # a truncated MP3 keeps the audio it holds: about 40 % of 30 s
+    assert statuses["truncated"]["status"] == "short"
+    assert 10 < statuses["truncated"]["seconds"] < 14
+    missing, row = decode(tmp_path / "absent.mp3", settings)
+    assert missing["status"] == "missing" and row is None
+
+
+def test_silent_and_very_short_clips(tmp_path):
+    silent = write_mp3(tmp_path / "silent.mp3", np.zeros(5 * 44100, dtype=np.float32), 44100)
+    short = write_mp3(tmp_path / "short.mp3", tone(0.5, 44100), 44100)
+    record, row = decode(silent)
+    assert record["status"] == "silent"
+    record, row = decode(short)
+    assert record["status"] == "short" and 0.4 < record["seconds"] < 0.7
+    assert not row[int(0.8 * 22050) :].any()  # zero-padded to the canonical length
+
+
+def make_tracks(tmp_path, real_clips):
+    folder = tmp_path / "audio_in"
+    folder.mkdir()
+    paths = []
+    for i, clip in enumerate(real_clips[:3]):
+        paths.append(shutil.copy(clip, folder / f"{i}.mp3"))
+    (folder / "empty.mp3").write_bytes(b"")
+    paths.append(folder / "empty.mp3")
+    paths.append(write_mp3(folder / "short.mp3", tone(1.0, 44100, channels=2), 44100))
+    paths.append(folder / "missing.mp3")
+    return pd.DataFrame({"track_id": [2, 5, 9, 14, 20, 31], "path": [str(p) for p in paths]})
+
+
+def test_run_decode_writes_store_manifest_and_summary(tmp_path, real_clips):
+    tracks = make_tracks(tmp_path, real_clips)
+    params = parse_params(
+        {
+            "audio": {"duration": 30.0},
+            "decode": {"max_bad_fraction": 0.5, "min_seconds": 2.0},
+            "compute": {"workers": 1, "chunk_size": 2},
+        }
+    )
+    out = tmp_path / "out"
+    summary = run_decode(
+        tracks,
+        params,
+        audio_out=out / "audio",
+        manifest_out=out / "manifest.parquet",
+        work_dir=out / "work",
+        progress=False,
+    )
+    manifest = pd.read_parquet(out / "manifest.parquet")
+    assert manifest["track_id"].tolist() == tracks["track_id"].tolist()
+    assert manifest["row"].tolist() == list(range(6))
+    assert manifest["status"].tolist() == ["ok", "ok", "ok", "corrupt", "short", "missing"]
+    assert manifest["usable"].tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]  # 1 s < min_seconds
+    assert summary["status"] == {"ok": 3, "short": 1, "silent": 0, "corrupt": 1, "missing": 1}
+    assert summary["unusable"] == 3 and summary["bad_fraction"] == 0.5
+    store = RowStore.open(out / "audio")
+    assert len(store) == 6 and store.attrs["sr"] == 22050
+    expected = decode_file(tracks["path"][1], 22050, 30.0).samples
+    np.testing.assert_allclose(
+        from_int16(store.read(1))[: len(expected)], expected, atol=1 / INT16_SCALE
+    )
+    assert not store.read(5).any()
+    assert not (out / "work").exists()  # a finished run leaves no partial work behind
+
+
+def test_too_many_bad_tracks_fails_clearly_and_keeps_the_work(tmp_path, real_clips, monkeypatch):
+    tracks = make_tracks(tmp_path, real_clips)
+    params = parse_params(
+        {
+            "audio": {"duration": 30.0},
+            "decode": {"max_bad_fraction": 0.2},
+            "compute": {"workers": 1},
+        }
+    )
+    out = tmp_path / "out"
+    kwargs = dict(
+        audio_out=out / "audio",
+        manifest_out=out / "manifest.parquet",
+        work_dir=out / "work",
+        progress=False,
+    )
+    with pytest.raises(UserError) as info:
+        run_decode(tracks, params, **kwargs)
+    message = str(info.value)
+    assert "3 of 6 tracks are unusable (short 1, corrupt 1, missing 1)" in message
+    assert "decode.max_bad_fraction = 0.2" in message and "manifest.parquet" in message
+    assert (out / "manifest.parquet").exists() and not (out / "audio").exists()
+
+    def must_not_decode(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(decode_module, "decode_file", must_not_decode)
+    relaxed = parse_params(
+        {
+            "audio": {"duration": 30.0},
+            "decode": {"max_bad_fraction": 0.6},
+            "compute": {"workers": 1},
+        }
+    )
+    summary = run_decode(tracks, relaxed, **kwargs)
+    assert summary["status"]["ok"] == 3  # every result came from the kept work
+    assert (out / "audio").exists()

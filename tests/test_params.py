@@ -1,0 +1,89 @@
+"""The params loader: every bad value stops with one line naming the key and what is allowed."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fmagenre.errors import ParamsError
+from fmagenre.params import Params, load_params, parse_params
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_project_params_file_is_valid_and_complete():
+    params = load_params(PROJECT / "params.yaml")
+    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    # every section of the schema is spelled out in the project's file, so DVC can track it
+    assert set(raw) == {f for f in Params.__dataclass_fields__}
+    assert params.audio.sr == raw["audio"]["sr"]
+
+
+def test_missing_keys_take_defaults():
+    params = parse_params({"audio": {"sr": 16000}})
+    assert params.audio.sr == 16000
+    assert params.audio.duration == Params().audio.duration
+    assert params.compute == Params().compute
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"audio": {"sr": 16000, "rate": 1}},
+            "unknown key 'audio.rate' (allowed in audio: sr, duration, crop)",
+        ),
+        ({"audo": {}}, "unknown key 'audo'"),
+        (
+            {"audio": {"sr": "fast"}},
+            "audio.sr = 'fast' is not allowed (allowed: an integer >= 8000 and <= 192000)",
+        ),
+        ({"audio": {"sr": 100}}, "audio.sr = 100 is not allowed"),
+        ({"audio": {"sr": 22050.0}}, "audio.sr = 22050.0"),
+        (
+            {"data": {"subset": "tiny"}},
+            "data.subset = 'tiny' is not allowed (allowed: one of 'small', 'medium', 'large', 'full', 'synthetic')",
+        ),
+        (
+            {"decode": {"max_bad_fraction": 1.5}},
+            "decode.max_bad_fraction = 1.5 is not allowed (allowed: a number >= 0 and <= 1)",
+        ),
+        (
+            {"synth": {"faults": "yes"}},
+            "synth.faults = 'yes' is not allowed (allowed: true or false)",
+        ),
+        ({"compute": {"workers": True}}, "compute.workers = True"),
+        ({"compute": 3}, "compute must be a mapping of keys"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(raw, expected):
+    with pytest.raises(ParamsError) as info:
+        parse_params(raw)
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_integers_are_accepted_where_numbers_are_expected():
+    assert parse_params({"audio": {"duration": 10}}).audio.duration == 10.0
+
+
+def test_load_params_reports_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("audio: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML at line"):
+        load_params(bad)
+    with pytest.raises(ParamsError, match="file not found"):
+        load_params(tmp_path / "absent.yaml")
+
+
+def test_params_command_prints_validated_values(tmp_path, capsys):
+    from fmagenre.cli import main
+
+    good = tmp_path / "params.yaml"
+    good.write_text("audio:\n  sr: 16000\n")
+    assert main(["params", "--file", str(good)]) == 0
+    assert "sr: 16000" in capsys.readouterr().out
+    good.write_text("audio:\n  sr: -1\n")
+    assert main(["params", "--file", str(good)]) == 2
+    assert "audio.sr = -1 is not allowed" in capsys.readouterr().err
