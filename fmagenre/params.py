@@ -131,6 +131,26 @@ def available_cores() -> int:
 
 
 @dataclass(frozen=True)
+class FeaturesParams:
+    """Where the 518 FMA features come from."""
+
+    # computed: from the decoded audio; official: FMA's precomputed fma_metadata/features.csv
+    source: Literal["computed", "official"] = "computed"
+
+
+@dataclass(frozen=True)
+class SpectrogramParams:
+    """Log-mel spectrograms for the CRNN: one [frames x n_mels] float16 array per track."""
+
+    n_mels: Annotated[int, Range(ge=8, le=512)] = 128
+    n_fft: Annotated[int, Range(ge=64, le=16384)] = 2048
+    hop_length: Annotated[int, Range(ge=16, le=16384)] = 512
+    fmin: Annotated[float, NonNegative] = 0.0
+    fmax: Annotated[float, Positive] | None = None  # None: half the sample rate
+    db_floor: Annotated[float, Range(ge=-200, le=0)] = -80.0  # dB (power re 1.0); quieter bins are clipped
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -139,6 +159,8 @@ class Params:
     audio: AudioParams = field(default_factory=AudioParams)
     decode: DecodeParams = field(default_factory=DecodeParams)
     compute: ComputeParams = field(default_factory=ComputeParams)
+    features: FeaturesParams = field(default_factory=FeaturesParams)
+    spectrogram: SpectrogramParams = field(default_factory=SpectrogramParams)
 
 
 # --------------------------------------------------------------------------------------
