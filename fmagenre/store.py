@@ -11,6 +11,7 @@ not rewrite one giant file and DVC hashes shards independently.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class RowStore:
         self.attrs = attrs
         self._mode = mode
         self._shards: dict[int, np.memmap] = {}
+        self._files: dict[int, tuple[int, int]] = {}  # shard -> (fd, data offset) for read_copy
 
     # -- creation and opening -------------------------------------------------------------
 
@@ -138,6 +140,40 @@ class RowStore:
         shard, offset = self._locate(row)
         return self._shard(shard)[offset]
 
+    def read_copy(self, row: int, out: np.ndarray | None = None) -> np.ndarray:
+        """One row read with a plain file read, not through a memory map.
+
+        Mapped pages count in the process's resident memory for as long as they stay mapped,
+        so a training loop that visits every row of a large store through memory maps
+        grows with the store. Reading copies into ``out`` keeps memory flat; the OS page
+        cache still serves repeated reads.
+        """
+        shard, offset = self._locate(row)
+        if shard not in self._files:
+            path = self.path / shard_name(shard)
+            with open(path, "rb") as handle:
+                major, _ = np.lib.format.read_magic(handle)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if major == 1
+                    else np.lib.format.read_array_header_2_0
+                )
+                read_header(handle)
+                data_offset = handle.tell()
+            self._files[shard] = (os.open(path, os.O_RDONLY), data_offset)
+        fd, data_offset = self._files[shard]
+        if out is None:
+            out = np.empty(self.layout.row_shape, dtype=self.dtype)
+        buffer = memoryview(out.reshape(-1).view(np.uint8))
+        position = data_offset + offset * self.layout.row_bytes
+        done = 0
+        while done < self.layout.row_bytes:
+            count = os.preadv(fd, [buffer[done:]], position + done)
+            if count == 0:
+                raise OSError(f"{self.path / shard_name(shard)} ends before row {row}")
+            done += count
+        return out
+
     def read_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """Several rows, in the order asked, copied into one array."""
         out = np.empty((len(rows), *self.layout.row_shape), dtype=self.dtype)
@@ -173,6 +209,9 @@ class RowStore:
     def close(self) -> None:
         self.flush()
         self._shards.clear()
+        for fd, _ in self._files.values():
+            os.close(fd)
+        self._files.clear()
 
     def __enter__(self) -> RowStore:
         return self

@@ -45,3 +45,20 @@ def test_read_only_and_shape_checks(tmp_path):
         writable.read(3)
     with pytest.raises(FileNotFoundError, match="not a row store"):
         RowStore.open(tmp_path)
+
+
+def test_read_copy_reads_rows_without_memory_maps(tmp_path):
+    data = np.arange(5 * 6 * 2, dtype=np.float16).reshape(5, 6, 2)
+    store = RowStore.create(
+        tmp_path / "s", rows=5, row_shape=(6, 2), dtype="float16", rows_per_shard=2
+    )
+    store.write(0, data)
+    store.close()
+    reader = RowStore.open(tmp_path / "s")
+    buffer = np.empty((6, 2), dtype=np.float16)
+    for row in (4, 0, 3):
+        assert reader.read_copy(row, out=buffer) is buffer
+        np.testing.assert_array_equal(buffer, data[row])
+    np.testing.assert_array_equal(reader.read_copy(1), data[1])
+    assert not reader._shards  # no shard was memory-mapped
+    reader.close()
