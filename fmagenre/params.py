@@ -151,6 +151,25 @@ class SpectrogramParams:
 
 
 @dataclass(frozen=True)
+class ModelParams:
+    """The CRNN on log-mel spectrograms (train_crnn). ``lr`` is what `dvc exp run -S model.lr=...` sets."""
+
+    variant: Literal["parallel", "sequential"] = "parallel"
+    lr: Annotated[float, Range(gt=0, le=1)] = 1e-3
+    epochs: Annotated[int, Range(ge=1, le=1000)] = 40
+    batch_size: Annotated[int, Range(ge=1, le=4096)] = 32
+    crop_frames: Annotated[int, Range(ge=8, le=100_000)] = 256  # frames per training crop (~6 s)
+    conv_filters: list[Annotated[int, Range(ge=1, le=1024)]] = field(default_factory=lambda: (16, 32, 64, 64))
+    kernel_size: Annotated[int, Range(ge=1, le=15)] = 3
+    gru_units: Annotated[int, Range(ge=1, le=1024)] = 64
+    dropout: Annotated[float, Range(ge=0, lt=1)] = 0.3
+    l2: Annotated[float, NonNegative] = 1e-4
+    patience: Annotated[int, Range(ge=1, le=1000)] = 8  # epochs without val_loss progress before stopping
+    lr_patience: Annotated[int, Range(ge=1, le=1000)] = 3  # epochs without progress before lr is halved
+    seed: Annotated[int, NonNegative] = 2026
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -161,6 +180,7 @@ class Params:
     compute: ComputeParams = field(default_factory=ComputeParams)
     features: FeaturesParams = field(default_factory=FeaturesParams)
     spectrogram: SpectrogramParams = field(default_factory=SpectrogramParams)
+    model: ModelParams = field(default_factory=ModelParams)
 
 
 # --------------------------------------------------------------------------------------
