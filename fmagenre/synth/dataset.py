@@ -1,0 +1,421 @@
+"""A synthetic dataset in FMA's exact layout, so every stage runs for real without FMA's servers.
+
+It writes what fetch extracts from FMA's archives — ``fma_metadata/tracks.csv`` (the
+two-level header), ``genres.csv`` and real MP3 files at ``fma_<name>/NNN/NNNNNN.mp3`` —
+with the properties the pipeline must cope with on the real data: sparse track ids,
+artists whose tracks share a sound, an artist-filtered split, mixed sample rates, channel
+counts and bit-rate modes, and (on request) one track of each fault FMA really has.
+Everything derives from (seed, artist id) and (seed, track id), so the bytes written do
+not depend on the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm.auto import tqdm
+
+from fmagenre.atomic import remove
+from fmagenre.errors import UserError
+from fmagenre.fma import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.synth.recipes import GENRES, ArtistStyle, artist_style, render
+
+FAULTS = ("no_audio", "truncated", "short", "silent", "missing")
+# Illustrative sub-genres (ids chosen not to collide with FMA's top-level ones).
+SUBGENRES: dict[str, tuple[tuple[int, str], ...]] = {
+    "Electronic": ((4001, "Techno"), (4002, "House"), (4003, "Chiptune")),
+    "Experimental": ((4011, "Noise"), (4012, "Drone"), (4013, "Musique Concrete")),
+    "Folk": ((4021, "Singer-Songwriter"), (4022, "Free-Folk"), (4023, "British Folk")),
+    "Hip-Hop": ((4031, "Rap"), (4032, "Hip-Hop Beats"), (4033, "Boom-Bap")),
+    "Instrumental": ((4041, "Soundtrack"), (4042, "Ambient"), (4043, "Piano Solo")),
+    "International": ((4051, "Indian"), (4052, "Middle East"), (4053, "Turkish")),
+    "Pop": ((4061, "Synth-Pop"), (4062, "Power-Pop"), (4063, "Indie Pop")),
+    "Rock": ((4071, "Punk"), (4072, "Garage"), (4073, "Psych-Rock")),
+}
+FORMATS = (
+    (44100, 2),
+    (44100, 2),
+    (44100, 2),
+    (44100, 2),
+    (44100, 2),
+    (44100, 1),
+    (48000, 2),
+    (48000, 1),
+    (22050, 2),
+)
+BITRATES = {
+    ("CONSTANT", 0.3): 256000,
+    ("CONSTANT", 0.5): 192000,
+    ("VARIABLE", 0.3): 0,
+    ("VARIABLE", 0.5): 0,
+}
+CITIES = (
+    "Brooklyn, NY",
+    "Berlin",
+    "Montreal",
+    "Lyon",
+    "Austin, TX",
+    "Lisbon",
+    "Seoul",
+    "Portland, OR",
+    "Istanbul",
+)
+LICENSE = "Attribution-NonCommercial-ShareAlike 3.0 International"
+MAX_TRACK_ID = 155320
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    root: Path
+    name: str
+    n_tracks: int
+    faults: dict[int, str]
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """Everything needed to write one track's file, independently of any other."""
+
+    track_id: int
+    path: str
+    style: ArtistStyle
+    seed: int
+    sr: int
+    channels: int
+    seconds: float
+    bitrate_mode: str
+    compression: float
+    fault: str
+
+
+# --------------------------------------------------------------------------------------
+# Planning: ids, artists, split, formats, faults
+# --------------------------------------------------------------------------------------
+
+
+def _rng(*keys: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
+
+
+def plan(
+    tracks_per_genre: int, clip_seconds: float, seed: int, faults: bool
+) -> tuple[pd.DataFrame, dict[int, ArtistStyle]]:
+    """One row per track (metadata and audio format), and each artist's style."""
+    rng = _rng(seed, 0)
+    rows, styles = [], {}
+    artist_id = 100 + int(rng.integers(0, 900))
+    for genre in GENRES:
+        sizes = _artist_sizes(tracks_per_genre, rng)
+        splits = _artist_splits(sizes, rng)
+        for size, split in zip(sizes, splits, strict=True):
+            artist_id += int(rng.integers(1, 40))
+            styles[artist_id] = artist_style(genre, _rng(seed, 1, artist_id))
+            name = f"{_word(rng).title()} {_word(rng).title()}"
+            album_id = artist_id * 3 + int(rng.integers(0, 3))
+            city = str(rng.choice(CITIES))
+            for number in range(1, size + 1):
+                rows.append(
+                    {
+                        "genre": genre,
+                        "artist_id": artist_id,
+                        "artist_name": name,
+                        "album_id": album_id,
+                        "album_title": f"{_word(rng).title()} {_word(rng)}",
+                        "city": city,
+                        "split": split,
+                        "number": number,
+                        "title": f"{_word(rng).title()} {_word(rng)}",
+                    }
+                )
+    table = pd.DataFrame(rows)
+    order = rng.permutation(len(table))  # interleave genres over the id range, as in FMA
+    ids = np.sort(rng.choice(np.arange(2, MAX_TRACK_ID + 1), size=len(table), replace=False))
+    table["track_id"] = 0
+    table.loc[order, "track_id"] = ids
+    table = table.sort_values("track_id").reset_index(drop=True)
+    formats = [FORMATS[i] for i in rng.integers(0, len(FORMATS), size=len(table))]
+    table["sr"] = [sr for sr, _ in formats]
+    table["channels"] = [channels for _, channels in formats]
+    modes = list(BITRATES)
+    picks = rng.integers(0, len(modes), size=len(table))
+    table["bitrate_mode"] = [modes[i][0] for i in picks]
+    table["compression"] = [modes[i][1] for i in picks]
+    table["bit_rate"] = [BITRATES[modes[i]] or int(rng.integers(150, 260)) * 1000 for i in picks]
+    table["seconds"] = float(clip_seconds)
+    table["fault"] = ""
+    if faults:
+        for fault, genre in zip(
+            FAULTS, rng.choice(GENRES, size=len(FAULTS), replace=False), strict=True
+        ):
+            candidates = table.index[(table["genre"] == genre) & (table["fault"] == "")]
+            table.loc[int(rng.choice(candidates)), "fault"] = fault
+        table.loc[table["fault"] == "short", "seconds"] = max(1.0, round(clip_seconds / 3, 3))
+    return table, styles
+
+
+def _artist_sizes(total: int, rng: np.random.Generator) -> list[int]:
+    """Tracks per artist: 2 to 6 each, smaller for tiny genres so that every split gets an artist."""
+    largest = int(np.clip(total // 5, 1, 6))
+    smallest = min(2, largest)
+    sizes: list[int] = []
+    while sum(sizes) < total:
+        sizes.append(int(rng.integers(smallest, largest + 1)))
+    sizes[-1] -= sum(sizes) - total
+    if sizes[-1] < smallest and len(sizes) > 1:
+        leftover = sizes.pop()
+        sizes[-1] += leftover
+    return sizes
+
+
+def _artist_splits(sizes: list[int], rng: np.random.Generator) -> list[str]:
+    """Whole artists to test and validation, each as close to 10% of the tracks as sizes allow."""
+    target = max(1, round(0.1 * sum(sizes)))
+    splits = ["training"] * len(sizes)
+    for split in ("test", "validation"):
+        free = [i for i in rng.permutation(len(sizes)) if splits[i] == "training"]
+        if len(free) <= 1:
+            break
+        held = 0
+        for i in free:
+            if held + sizes[i] <= target + 1:
+                splits[i] = split
+                held += sizes[i]
+            if held >= target:
+                break
+        if held == 0:  # every artist is bigger than the target: take the smallest
+            splits[min(free, key=lambda i: sizes[i])] = split
+    return splits
+
+
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ven",
+    "dul",
+    "tor",
+    "sa",
+    "bel",
+    "no",
+    "quin",
+    "ar",
+    "pe",
+    "lu",
+    "zan",
+    "rho",
+)
+
+
+def _word(rng: np.random.Generator) -> str:
+    return "".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 4))))
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------
+
+
+def write_track(job: TrackJob) -> None:
+    """Render and encode one track (or write its fault). Runs in a worker process."""
+    path = Path(job.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if job.fault == "missing":
+        return
+    if job.fault == "no_audio":
+        # an ID3v2 tag and padding, no MPEG frame: what FMA's three empty files look like to a decoder
+        path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x07\x76" + bytes(1014))
+        return
+    rng = _rng(job.seed, 2, job.track_id)
+    if job.fault == "silent":
+        audio = np.zeros((int(job.seconds * job.sr), job.channels), dtype=np.float32)
+    else:
+        audio = render(job.style, rng, job.sr, job.seconds, job.channels)
+    with sf.SoundFile(
+        path,
+        "w",
+        job.sr,
+        job.channels,
+        format="MP3",
+        subtype="MPEG_LAYER_III",
+        compression_level=job.compression,
+        bitrate_mode=job.bitrate_mode,
+    ) as handle:
+        handle.write(audio)
+    if job.fault == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * 0.4) + 3])  # +3: cut inside a frame
+
+
+def generate_dataset(
+    root: Path,
+    *,
+    name: str = "synthetic",
+    tracks_per_genre: int = 40,
+    clip_seconds: float = 30.0,
+    seed: int = 2026,
+    faults: bool = True,
+    workers: int = 1,
+    progress: bool = True,
+) -> SynthSummary:
+    """Write fma_metadata/ and fma_<name>/ under ``root`` (replacing earlier ones)."""
+    if tracks_per_genre < 2:
+        raise UserError(f"tracks_per_genre must be at least 2 (got {tracks_per_genre})")
+    if not 1 <= clip_seconds <= 600:
+        raise UserError(f"clip_seconds must be between 1 and 600 (got {clip_seconds})")
+    if not name.replace("_", "").isalnum():
+        raise UserError(f"dataset name must be letters, digits or '_' (got {name!r})")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".synth-{os.getpid()}.tmp"
+    remove(staging)
+    try:
+        table, styles = plan(tracks_per_genre, clip_seconds, seed, faults)
+        audio_root = staging / audio_dir_name(name)
+        jobs = [
+            TrackJob(
+                int(r.track_id),
+                str(audio_root / audio_relpath(int(r.track_id))),
+                styles[int(r.artist_id)],
+                seed,
+                int(r.sr),
+                int(r.channels),
+                float(r.seconds),
+                str(r.bitrate_mode),
+                float(r.compression),
+                str(r.fault),
+            )
+            for r in table.itertuples()
+        ]
+        _run_jobs(jobs, workers, progress)
+        metadata = staging / "fma_metadata"
+        metadata.mkdir(parents=True)
+        tracks_csv(table).to_csv(metadata / "tracks.csv")
+        genres_csv(table).to_csv(metadata / "genres.csv", index=False)
+        table.loc[table["fault"] != "", ["track_id", "fault"]].to_csv(
+            metadata / "synthetic_faults.csv", index=False
+        )
+        for part in ("fma_metadata", audio_dir_name(name)):
+            remove(root / part)
+            os.replace(staging / part, root / part)
+    finally:
+        remove(staging)
+    fault_map = {int(r.track_id): str(r.fault) for r in table.itertuples() if r.fault}
+    return SynthSummary(root, name, len(table), fault_map)
+
+
+def _run_jobs(jobs: list[TrackJob], workers: int, progress: bool) -> None:
+    bar = tqdm(total=len(jobs), unit="track", desc="synth", disable=not progress)
+    if workers <= 1:
+        for job in jobs:
+            write_track(job)
+            bar.update()
+    else:
+        context = multiprocessing.get_context("forkserver")
+        with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for future in cf.as_completed([pool.submit(write_track, job) for job in jobs]):
+                future.result()
+                bar.update()
+    bar.close()
+
+
+def tracks_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """The plan as FMA's tracks.csv: two-level columns (alphabetical within each level)."""
+    sub = subgenre_ids(table)
+    date = pd.Timestamp("2009-01-01") + pd.to_timedelta(table["track_id"] // 20, unit="h")
+    columns = {
+        ("album", "date_released"): (date - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d 00:00:00"),
+        ("album", "id"): table["album_id"],
+        ("album", "title"): table["album_title"],
+        ("album", "tracks"): table.groupby("album_id")["track_id"].transform("count"),
+        ("album", "type"): "Album",
+        ("artist", "id"): table["artist_id"],
+        ("artist", "location"): table["city"],
+        ("artist", "name"): table["artist_name"],
+        ("set", "split"): table["split"],
+        ("set", "subset"): "small",
+        ("track", "bit_rate"): table["bit_rate"],
+        ("track", "date_created"): date.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        ("track", "duration"): np.ceil(table["seconds"]).astype(int),
+        ("track", "genre_top"): table["genre"],
+        ("track", "genres"): [f"[{s}]" for s in sub],
+        ("track", "genres_all"): [
+            f"[{SMALL_GENRES[g]}, {s}]" for g, s in zip(table["genre"], sub, strict=True)
+        ],
+        ("track", "interest"): (table["track_id"] * 7919 % 5000 + 100).astype(int),
+        ("track", "license"): LICENSE,
+        ("track", "listens"): (table["track_id"] * 104729 % 3000 + 20).astype(int),
+        ("track", "number"): table["number"],
+        ("track", "title"): table["title"],
+    }
+    frame = pd.DataFrame(
+        {
+            key: list(value) if not isinstance(value, str) else value
+            for key, value in columns.items()
+        },
+        index=table["track_id"].to_numpy(),
+    )
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "track_id"
+    return frame
+
+
+def subgenre_ids(table: pd.DataFrame) -> list[int]:
+    """Each artist works in one sub-genre of its genre."""
+    return [SUBGENRES[g][a % 3][0] for g, a in zip(table["genre"], table["artist_id"], strict=True)]
+
+
+def genres_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """FMA's genres.csv: the 16 top-level genres and the synthetic sub-genres, with counts."""
+    counts = table["genre"].value_counts()
+    rows = []
+    for title, genre_id in TOP_LEVEL_GENRES.items():
+        rows.append(
+            {
+                "genre_id": genre_id,
+                "#tracks": int(counts.get(title, 0)),
+                "parent": 0,
+                "title": title,
+                "top_level": genre_id,
+            }
+        )
+    sub_counts = pd.Series(subgenre_ids(table)).value_counts()
+    for genre, children in SUBGENRES.items():
+        for child_id, title in children:
+            n = int(sub_counts.get(child_id, 0))
+            rows.append(
+                {
+                    "genre_id": child_id,
+                    "#tracks": n,
+                    "parent": SMALL_GENRES[genre],
+                    "title": title,
+                    "top_level": SMALL_GENRES[genre],
+                }
+            )
+    return pd.DataFrame(rows).sort_values("genre_id").reset_index(drop=True)
+
+
+def pack_archives(root: Path, out_dir: Path, name: str = "synthetic") -> dict[str, str]:
+    """Zip the dataset as FMA ships it (fma_metadata.zip, fma_<name>.zip); return their SHA-1."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checksums = {}
+    for folder in ("fma_metadata", audio_dir_name(name)):
+        archive = out_dir / f"{folder}.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
+            for file in sorted((Path(root) / folder).rglob("*")):
+                if file.is_file():
+                    info = zipfile.ZipInfo(
+                        file.relative_to(root).as_posix(), date_time=(2017, 4, 1, 0, 0, 0)
+                    )
+                    bundle.writestr(info, file.read_bytes())
+        checksums[archive.name] = hashlib.sha1(archive.read_bytes()).hexdigest()
+    return checksums
