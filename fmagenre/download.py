@@ -1,0 +1,235 @@
+"""Downloading FMA's archives: resumable, verified, never trusted before the checksum says so.
+
+FMA's archives are 7 to 879 GiB, and downloads that size get interrupted. So a download
+goes to ``<name>.part``, resumes from where it stopped with an HTTP Range request, retries
+transient failures with backoff, and becomes ``<name>`` only once its SHA-1 matches FMA's
+published one. A small ``<name>.verified`` record (size, mtime, SHA-1) lets later runs skip
+both the download and the hashing of an archive already checked. On a mismatch nothing the
+user had is deleted or replaced, and the message says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import requests
+from tqdm.auto import tqdm
+
+from fmagenre.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20  # 1 MiB, for hashing
+NETWORK_CHUNK = 1 << 16  # small reads, so a dropped connection loses at most 64 KiB
+OFFLINE_HINT = (
+    "this machine cannot reach it; to run offline, use the synthetic dataset "
+    "(data.subset: synthetic in params.yaml, or `make demo`)"
+)
+
+
+class TransientError(Exception):
+    """A failure worth retrying: dropped connection, timeout, 5xx."""
+
+
+def sha1_of(path: Path, progress: bool = False) -> str:
+    digest = hashlib.sha1()
+    size = path.stat().st_size
+    with (
+        open(path, "rb") as handle,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"verify {path.name}",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
+        while block := handle.read(CHUNK):
+            digest.update(block)
+            bar.update(len(block))
+    return digest.hexdigest()
+
+
+def _record_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".verified")
+
+
+def is_verified(dest: Path, sha1: str) -> bool:
+    """True when ``dest`` was verified before and has not changed since (no re-hash)."""
+    record = _record_path(dest)
+    if not (dest.exists() and record.exists()):
+        return False
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    stat = dest.stat()
+    return data == {"sha1": sha1, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _mark_verified(dest: Path, sha1: str) -> None:
+    stat = dest.stat()
+    _record_path(dest).write_text(
+        json.dumps({"sha1": sha1, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}) + "\n"
+    )
+
+
+def download(
+    url: str,
+    dest: Path,
+    sha1: str,
+    *,
+    progress: bool = True,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 30.0,
+    session: requests.Session | None = None,
+) -> Path:
+    """Make ``dest`` a verified copy of ``url``; return it. Raises UserError on a fault a user must fix."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if is_verified(dest, sha1):
+        log.info("%s: already downloaded and verified", dest.name)
+        return dest
+    if dest.exists():
+        # Someone put the archive there (or an earlier run's record was lost): check it, never clobber it.
+        actual = sha1_of(dest, progress)
+        if actual != sha1:
+            raise UserError(
+                f"{dest} does not match FMA's checksum (SHA-1 {actual}, expected {sha1}): the file is damaged or "
+                f"not the right archive. It was left untouched; delete it and run again to download it afresh."
+            )
+        _mark_verified(dest, sha1)
+        return dest
+
+    part = dest.with_name(dest.name + ".part")
+    session = session or requests.Session()
+    attempt = 0
+    while True:
+        try:
+            _fetch_into(session, url, part, timeout, progress)
+            break
+        except TransientError as exc:
+            attempt += 1
+            if attempt > retries:
+                raise UserError(
+                    f"downloading {url} failed {attempt} times ({exc}); run again to resume from {part.stat().st_size if part.exists() else 0:,} bytes"
+                ) from None
+            wait = backoff * 2 ** (attempt - 1)
+            log.warning(
+                "%s: %s; retrying in %.1f s (%d/%d)", dest.name, exc, wait, attempt, retries
+            )
+            time.sleep(wait)
+        except requests.ConnectionError as exc:
+            attempt += 1
+            if attempt > min(retries, 2):
+                raise UserError(f"cannot reach {url}: {_reason(exc)}; {OFFLINE_HINT}") from None
+            time.sleep(backoff * attempt)
+
+    actual = sha1_of(part, progress)
+    if actual != sha1:
+        raise UserError(
+            f"the download of {dest.name} does not match FMA's checksum (SHA-1 {actual}, expected {sha1}); nothing was "
+            f"extracted. The bytes are kept in {part} for inspection: delete it and run again to download afresh "
+            "(if it fails again, the server's copy or data.url_base is wrong)."
+        )
+    os.replace(part, dest)
+    _mark_verified(dest, sha1)
+    return dest
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in (
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "Connection refused",
+        "No route to host",
+        "Network is unreachable",
+        "timed out",
+    ):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__
+
+
+def _fetch_into(
+    session: requests.Session, url: str, part: Path, timeout: float, progress: bool
+) -> None:
+    """Append the rest of ``url`` to ``part``. Raises TransientError for retryable failures."""
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        response = session.get(url, headers=headers, stream=True, timeout=timeout)
+    except requests.Timeout as exc:
+        raise TransientError(f"timed out: {exc}") from None
+    with response:
+        if response.status_code == 416 and have:
+            return  # the part is already complete: verification decides
+        if response.status_code >= 500:
+            raise TransientError(f"server error {response.status_code}")
+        if response.status_code not in (200, 206):
+            raise UserError(
+                f"downloading {url} failed: HTTP {response.status_code} {response.reason}. Check data.url_base in params.yaml."
+            )
+        if response.status_code == 200 and have:
+            log.info("%s: the server ignored the resume request; starting over", part.name)
+            have = 0
+        total = _total_size(response, have)
+        if total is not None:
+            _check_space(part.parent, total - have)
+        mode = "ab" if have else "wb"
+        with (
+            open(part, mode) as handle,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+            ) as bar,
+        ):
+            try:
+                for block in response.iter_content(NETWORK_CHUNK):
+                    handle.write(block)
+                    bar.update(len(block))
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.Timeout,
+            ) as exc:
+                raise TransientError(
+                    f"connection dropped after {handle.tell():,} bytes ({type(exc).__name__})"
+                ) from None
+        if total is not None and part.stat().st_size < total:
+            raise TransientError(f"connection closed at {part.stat().st_size:,} of {total:,} bytes")
+
+
+def _total_size(response: requests.Response, have: int) -> int | None:
+    content_range = response.headers.get("Content-Range", "")
+    if response.status_code == 206 and "/" in content_range:
+        tail = content_range.rsplit("/", 1)[1]
+        return int(tail) if tail.isdigit() else None
+    length = response.headers.get("Content-Length")
+    return (
+        int(length) + (have if response.status_code == 206 else 0)
+        if length and length.isdigit()
+        else None
+    )
+
+
+def _check_space(folder: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise UserError(
+            f"not enough disk space in {folder}: the download needs {needed / 2**30:.1f} GiB more, {free / 2**30:.1f} GiB are free"
+        )

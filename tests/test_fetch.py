@@ -1,0 +1,92 @@
+"""fetch end to end: synthetic archives served over loopback HTTP, as FMA would serve them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from loopback import serve
+
+from fmagenre.errors import UserError
+from fmagenre.fetch import fetch
+from fmagenre.params import parse_params
+from fmagenre.synth import generate_dataset, pack_archives
+
+
+@pytest.fixture(scope="module")
+def served_small(tmp_path_factory):
+    """A synthetic dataset packed as fma_metadata.zip + fma_small.zip, with their SHA-1."""
+    root = tmp_path_factory.mktemp("made")
+    generate_dataset(
+        root,
+        name="small",
+        tracks_per_genre=3,
+        clip_seconds=1.0,
+        seed=3,
+        faults=False,
+        progress=False,
+    )
+    served = tmp_path_factory.mktemp("served")
+    return served, pack_archives(root, served, "small")
+
+
+def run_fetch(tmp_path, url, checksums, subset="small"):
+    params = parse_params({"data": {"subset": subset, "url_base": url}, "compute": {"workers": 1}})
+    return fetch(
+        params,
+        downloads=tmp_path / "downloads",
+        fma_root=tmp_path / "fma",
+        tracks_out=tmp_path / "tracks.parquet",
+        checksums=checksums,
+        progress=False,
+        backoff=0.01,
+    )
+
+
+def test_fetch_small_downloads_verifies_extracts_and_builds_the_table(served_small, tmp_path):
+    served, checksums = served_small
+    with serve(served) as (url, behaviour):
+        summary = run_fetch(tmp_path, url, checksums)
+        assert sorted(path for path, _ in behaviour.requests) == [
+            "/fma_metadata.zip",
+            "/fma_small.zip",
+        ]
+        run_fetch(tmp_path, url, checksums)  # again: the verified archives are not downloaded twice
+        assert len(behaviour.requests) == 2
+    table = pd.read_parquet(tmp_path / "tracks.parquet")
+    assert len(table) == summary["tracks"] == 24 and summary["genres"] == 8
+    assert all(
+        (tmp_path / "fma" / "fma_small").joinpath(p.split("fma_small/")[1]).exists()
+        for p in table["path"]
+    )
+    assert summary["archives"] == checksums
+    assert (tmp_path / "downloads" / "fma_small.zip").exists()
+
+
+def test_checksum_mismatch_extracts_nothing(served_small, tmp_path):
+    served, checksums = served_small
+    wrong = {**checksums, "fma_small.zip": "f" * 40}
+    with serve(served) as (url, _), pytest.raises(UserError, match="does not match FMA's checksum"):
+        run_fetch(tmp_path, url, wrong)
+    assert (
+        not (tmp_path / "fma" / "fma_small").exists() and not (tmp_path / "tracks.parquet").exists()
+    )
+
+
+def test_synthetic_subset_generates_instead_of_downloading(tmp_path):
+    params = parse_params(
+        {
+            "data": {"subset": "synthetic", "url_base": "http://127.0.0.1:9/"},
+            "synth": {"tracks_per_genre": 2, "clip_seconds": 1.0, "faults": False},
+            "compute": {"workers": 1},
+        }
+    )
+    summary = fetch(
+        params,
+        downloads=tmp_path / "dl",
+        fma_root=tmp_path / "fma",
+        tracks_out=tmp_path / "t.parquet",
+        progress=False,
+    )
+    assert summary["generated"] and summary["tracks"] == 16
+    assert not (tmp_path / "dl").exists()
+    assert pd.read_parquet(tmp_path / "t.parquet")["path"].str.contains("fma_synthetic").all()
