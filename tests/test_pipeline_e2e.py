@@ -1,0 +1,96 @@
+"""End to end: real `dvc repro` of the pipeline on a tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from dvc_project import TINY_PARAMS, DvcProject
+
+from fmagenre.store import RowStore
+
+pytestmark = pytest.mark.e2e
+
+STAGES = ["fetch", "decode", "features", "spectrograms"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> DvcProject:
+    project = DvcProject.copy_of_project(tmp_path_factory.mktemp("e2e") / "project")
+    project.set_params(**TINY_PARAMS)
+    project.commit_all("tiny synthetic setup")
+    ran = project.repro()
+    assert ran == STAGES
+    return project
+
+
+def test_every_stage_ran_and_wrote_its_outputs(project):
+    root = project.root
+    tracks = pd.read_parquet(root / "data" / "tracks.parquet")
+    assert len(tracks) == 8 * 6
+    assert set(tracks["split"]) == {"training", "validation", "test"}
+    manifest = pd.read_parquet(root / "data" / "manifest.parquet")
+    assert manifest["track_id"].tolist() == tracks["track_id"].tolist()
+    decode = json.loads((root / "metrics" / "decode.json").read_text())
+    assert decode["tracks"] == 48 and 0 < decode["unusable"] <= 5
+    assert decode["status"]["missing"] == 1 and decode["status"]["silent"] == 1
+    store = RowStore.open(root / "data" / "audio")
+    assert len(store) == 48 and store.row_shape == (4 * 22050,)
+    usable_rows = manifest.loc[manifest["usable"], "row"]
+    assert all(store.read(int(row)).any() for row in usable_rows)
+    features = pd.read_parquet(root / "data" / "features.parquet")
+    assert features["track_id"].tolist() == manifest.loc[manifest["usable"], "track_id"].tolist()
+    assert features.shape[1] == 1 + 518
+    spectrograms = RowStore.open(root / "data" / "spectrograms")
+    index = pd.read_parquet(root / "data" / "spectrograms" / "index.parquet")
+    assert len(spectrograms) == len(index) == len(features)
+    assert spectrograms.row_shape == (1 + 4 * 22050 // 512, 128)
+
+
+def test_second_repro_runs_nothing(project):
+    assert project.repro() == []
+    status = project.dvc("status").stdout
+    assert "up to date" in status
+
+
+def test_changing_audio_sr_reruns_decode_and_what_depends_on_it(project):
+    project.set_params(audio={**TINY_PARAMS["audio"], "sr": 16000})
+    assert project.repro() == ["decode", "features", "spectrograms"]
+    assert RowStore.open(project.root / "data" / "audio").attrs["sr"] == 16000
+    project.set_params(audio=TINY_PARAMS["audio"])
+    project.repro()  # back to the original settings for any later test
+
+
+def test_spectrogram_params_rerun_only_spectrograms(project):
+    project.set_params(spectrogram={"n_mels": 64})
+    assert project.repro() == ["spectrograms"]
+    assert RowStore.open(project.root / "data" / "spectrograms").row_shape[1] == 64
+    project.set_params(spectrogram={"n_mels": 128})
+    project.repro()
+
+
+def test_features_params_never_rerun_spectrograms(project):
+    project.set_params(features={"source": "official"})
+    status = project.dvc("status").stdout
+    assert "features" in status and "spectrograms" not in status.split("features")[0]
+    assert "spectrograms:" not in status
+    project.set_params(features={"source": "computed"})
+
+
+def test_compute_params_invalidate_nothing(project):
+    project.set_params(compute={**TINY_PARAMS["compute"], "workers": 1, "chunk_size": 3})
+    assert project.repro() == []
+    project.set_params(compute=TINY_PARAMS["compute"])
+
+
+def test_invalid_params_stop_with_one_clear_line(project):
+    original = project.params()
+    project.set_params(audio={**TINY_PARAMS["audio"], "sr": "high"})
+    try:
+        result = project.run("python", "-m", "stages.decode", check=False)
+    finally:
+        project.set_params(**original)
+    assert result.returncode == 2
+    assert "[decode] error: params.yaml: audio.sr = 'high' is not allowed" in result.stderr
+    assert "Traceback" not in result.stderr
