@@ -147,7 +147,58 @@ class SpectrogramParams:
     hop_length: Annotated[int, Range(ge=16, le=16384)] = 512
     fmin: Annotated[float, NonNegative] = 0.0
     fmax: Annotated[float, Positive] | None = None  # None: half the sample rate
-    db_floor: Annotated[float, Range(ge=-200, le=0)] = -80.0  # dB (power re 1.0); quieter bins are clipped
+    db_floor: Annotated[
+        float, Range(ge=-200, le=0)
+    ] = -80.0  # dB (power re 1.0); quieter bins are clipped
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Shared by the feature-based models."""
+
+    seed: Annotated[int, NonNegative] = 2026
+
+
+@dataclass(frozen=True)
+class RFParams:
+    """Random Forest; every combination of the listed values is a candidate, chosen on validation."""
+
+    n_estimators: list[Annotated[int, Range(ge=1, le=100_000)]] = field(
+        default_factory=lambda: (500,)
+    )
+    max_features: list[Literal["sqrt", "log2"] | Annotated[float, Range(gt=0, le=1)]] = field(
+        default_factory=lambda: ("sqrt", 0.1)
+    )
+    max_depth: list[Annotated[int, Range(ge=1, le=1000)] | None] = field(
+        default_factory=lambda: (None,)
+    )
+    min_samples_leaf: list[Annotated[int, Range(ge=1, le=10_000)]] = field(
+        default_factory=lambda: (1, 3)
+    )
+
+
+@dataclass(frozen=True)
+class SVMParams:
+    """SVC with an RBF kernel on standardised features; candidates chosen on validation."""
+
+    C: list[Annotated[float, Positive]] = field(default_factory=lambda: (1.0, 10.0))
+    gamma: list[Literal["scale", "auto"] | Annotated[float, Positive]] = field(
+        default_factory=lambda: ("scale",)
+    )
+
+
+@dataclass(frozen=True)
+class GBDTParams:
+    """CatBoost gradient-boosted trees, early-stopped on the validation split."""
+
+    iterations: Annotated[int, Range(ge=1, le=100_000)] = 1500
+    learning_rate: list[Annotated[float, Range(gt=0, le=1)]] = field(
+        default_factory=lambda: (0.08,)
+    )
+    depth: list[Annotated[int, Range(ge=1, le=16)]] = field(default_factory=lambda: (6,))
+    l2_leaf_reg: list[Annotated[float, Positive]] = field(default_factory=lambda: (3.0,))
+    border_count: Annotated[int, Range(ge=2, le=65535)] = 32  # histogram bins per feature
+    early_stopping_rounds: Annotated[int, Range(ge=1, le=100_000)] = 100
 
 
 @dataclass(frozen=True)
@@ -159,13 +210,19 @@ class ModelParams:
     epochs: Annotated[int, Range(ge=1, le=1000)] = 40
     batch_size: Annotated[int, Range(ge=1, le=4096)] = 32
     crop_frames: Annotated[int, Range(ge=8, le=100_000)] = 256  # frames per training crop (~6 s)
-    conv_filters: list[Annotated[int, Range(ge=1, le=1024)]] = field(default_factory=lambda: (16, 32, 64, 64))
+    conv_filters: list[Annotated[int, Range(ge=1, le=1024)]] = field(
+        default_factory=lambda: (16, 32, 64, 64)
+    )
     kernel_size: Annotated[int, Range(ge=1, le=15)] = 3
     gru_units: Annotated[int, Range(ge=1, le=1024)] = 64
     dropout: Annotated[float, Range(ge=0, lt=1)] = 0.3
     l2: Annotated[float, NonNegative] = 1e-4
-    patience: Annotated[int, Range(ge=1, le=1000)] = 8  # epochs without val_loss progress before stopping
-    lr_patience: Annotated[int, Range(ge=1, le=1000)] = 3  # epochs without progress before lr is halved
+    patience: Annotated[int, Range(ge=1, le=1000)] = (
+        8  # epochs without val_loss progress before stopping
+    )
+    lr_patience: Annotated[int, Range(ge=1, le=1000)] = (
+        3  # epochs without progress before lr is halved
+    )
     seed: Annotated[int, NonNegative] = 2026
 
 
@@ -180,6 +237,10 @@ class Params:
     compute: ComputeParams = field(default_factory=ComputeParams)
     features: FeaturesParams = field(default_factory=FeaturesParams)
     spectrogram: SpectrogramParams = field(default_factory=SpectrogramParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    rf: RFParams = field(default_factory=RFParams)
+    svm: SVMParams = field(default_factory=SVMParams)
+    gbdt: GBDTParams = field(default_factory=GBDTParams)
     model: ModelParams = field(default_factory=ModelParams)
 
 

@@ -112,4 +112,19 @@ TINY_PARAMS: dict[str, dict[str, Any]] = {
     # 3 of 48 tracks are unusable by design (no audio, silent, missing)
     "decode": {"max_bad_fraction": 0.2, "min_seconds": 1.0},
     "compute": {"backend": "local", "workers": 2, "scheduler": "", "chunk_size": 4},
+    "rf": {
+        "n_estimators": [100],
+        "max_features": ["sqrt"],
+        "max_depth": [None],
+        "min_samples_leaf": [1],
+    },
+    "svm": {"C": [1.0, 10.0], "gamma": ["scale"]},
+    "gbdt": {
+        "iterations": 150,
+        "learning_rate": [0.2],
+        "depth": [4],
+        "l2_leaf_reg": [3.0],
+        "border_count": 16,
+        "early_stopping_rounds": 30,
+    },
 }

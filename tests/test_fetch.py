@@ -58,7 +58,7 @@ def test_fetch_small_downloads_verifies_extracts_and_builds_the_table(served_sma
         (tmp_path / "fma" / "fma_small").joinpath(p.split("fma_small/")[1]).exists()
         for p in table["path"]
     )
-    assert summary["archives"] == checksums
+    assert summary["archives_verified"] == 2
     assert (tmp_path / "downloads" / "fma_small.zip").exists()
 
 
@@ -87,6 +87,6 @@ def test_synthetic_subset_generates_instead_of_downloading(tmp_path):
         tracks_out=tmp_path / "t.parquet",
         progress=False,
     )
-    assert summary["generated"] and summary["tracks"] == 16
+    assert summary["injected_faults"] == 0 and summary["tracks"] == 16
     assert not (tmp_path / "dl").exists()
     assert pd.read_parquet(tmp_path / "t.parquet")["path"].str.contains("fma_synthetic").all()

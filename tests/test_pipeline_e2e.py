@@ -12,7 +12,16 @@ from fmagenre.store import RowStore
 
 pytestmark = pytest.mark.e2e
 
-STAGES = ["fetch", "decode", "features", "spectrograms"]
+STAGES = [
+    "fetch",
+    "decode",
+    "features",
+    "spectrograms",
+    "train_rf",
+    "train_svm",
+    "train_gbdt",
+    "compare",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +55,16 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
     index = pd.read_parquet(root / "data" / "spectrograms" / "index.parquet")
     assert len(spectrograms) == len(index) == len(features)
     assert spectrograms.row_shape == (1 + 4 * 22050 // 512, 128)
+    for model in ("rf", "svm", "gbdt"):
+        report = json.loads((root / "metrics" / f"{model}.json").read_text())
+        assert (
+            report["test"]["accuracy"] is not None
+            and (root / "models" / model / "model.joblib").exists()
+        )
+        assert (root / "metrics" / model / "predictions.csv").exists()
+    best = json.loads((root / "models" / "best.json").read_text())["model"]
+    assert best in ("rf", "svm", "gbdt") and (root / "reports" / "compare.png").exists()
+    assert "(best)" in (root / "reports" / "leaderboard.md").read_text()
 
 
 def test_second_repro_runs_nothing(project):
@@ -56,7 +75,7 @@ def test_second_repro_runs_nothing(project):
 
 def test_changing_audio_sr_reruns_decode_and_what_depends_on_it(project):
     project.set_params(audio={**TINY_PARAMS["audio"], "sr": 16000})
-    assert project.repro() == ["decode", "features", "spectrograms"]
+    assert project.repro() == [stage for stage in STAGES if stage != "fetch"]
     assert RowStore.open(project.root / "data" / "audio").attrs["sr"] == 16000
     project.set_params(audio=TINY_PARAMS["audio"])
     project.repro()  # back to the original settings for any later test
@@ -76,6 +95,32 @@ def test_features_params_never_rerun_spectrograms(project):
     assert "features" in status and "spectrograms" not in status.split("features")[0]
     assert "spectrograms:" not in status
     project.set_params(features={"source": "computed"})
+
+
+def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(project):
+    project.commit_all("results of the tiny pipeline")
+    project.set_params(svm={"C": [0.01], "gamma": ["scale"]})
+    assert project.repro() == ["train_svm", "compare"]
+    diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
+    assert (
+        "metrics/svm.json" in diff
+        and "metrics/rf.json" not in diff
+        and "metrics/gbdt.json" not in diff
+    )
+    assert any(key.startswith(("test.", "validation.")) for key in diff["metrics/svm.json"])
+    params_diff = json.loads(project.dvc("params", "diff", "--json").stdout)
+    assert "svm.C" in params_diff["params.yaml"]
+    project.set_params(svm=TINY_PARAMS["svm"])
+    project.repro()
+
+
+def test_plots_render_every_models_confusion_matrix(project, tmp_path):
+    project.dvc("plots", "show", "--out", str(tmp_path / "plots"))
+    html = (tmp_path / "plots" / "index.html").read_text()
+    for title in ("Random Forest", "SVM (RBF)", "CatBoost"):
+        assert f"{title}, test split" in html  # one confusion matrix per model (dvc.yaml titles)
+    assert html.count('"field": "actual"') >= 3 and html.count('"field": "predicted"') >= 3
+    assert "compare.png" in html
 
 
 def test_compute_params_invalidate_nothing(project):

@@ -1,0 +1,246 @@
+"""The feature-based models: Random Forest, RBF SVM and CatBoost, as whole scikit-learn pipelines.
+
+Each model is one Pipeline — missing-value handling, scaling where the model needs it, an
+optional feature-reduction step, the estimator — saved whole with its class list, so that
+predicting later applies exactly what training did. Hyperparameters come from params.yaml
+as small search spaces: every candidate is fitted on the training split and scored on the
+validation split (macro-F1); the best is the model. The test split is not touched here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fmagenre.atomic import atomic_path, write_json
+from fmagenre.dataset import FeatureSplits, feature_splits
+from fmagenre.errors import UserError
+from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.params import Params, as_dict
+
+log = logging.getLogger(__name__)
+
+MODELS = ("rf", "svm", "gbdt")
+
+
+def candidates(name: str, params: Params) -> list[dict[str, Any]]:
+    """Every combination of the search space of model ``name``, in a fixed order."""
+    space = as_dict(getattr(params, name))
+    fixed = {key: value for key, value in space.items() if not isinstance(value, list)}
+    searched = {key: value for key, value in space.items() if isinstance(value, list)}
+    return [
+        {**fixed, **dict(zip(searched, combo, strict=True))}
+        for combo in itertools.product(*searched.values())
+    ]
+
+
+def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
+    seed, threads = params.train.seed, params.compute.worker_count
+    if name == "rf":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            n_estimators=hyper["n_estimators"],
+            max_features=hyper["max_features"],
+            max_depth=hyper["max_depth"],
+            min_samples_leaf=hyper["min_samples_leaf"],
+            random_state=seed,
+            n_jobs=threads,
+        )
+    if name == "svm":
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC
+
+        # probabilities by Platt scaling of 5-fold cross-validated decision values, with one
+        # SVC fitted on all training data (what SVC(probability=True) did before sklearn 1.9)
+        svc = SVC(kernel="rbf", C=hyper["C"], gamma=hyper["gamma"])
+        return CalibratedClassifierCV(svc, method="sigmoid", ensemble=False)
+    if name == "gbdt":
+        from catboost import CatBoostClassifier
+
+        return CatBoostClassifier(
+            iterations=hyper["iterations"],
+            learning_rate=hyper["learning_rate"],
+            depth=hyper["depth"],
+            l2_leaf_reg=hyper["l2_leaf_reg"],
+            border_count=hyper["border_count"],
+            loss_function="MultiClass",
+            random_seed=seed,
+            thread_count=threads,
+            verbose=0,
+            allow_writing_files=False,
+        )
+    raise ValueError(f"unknown model {name!r}")
+
+
+def preprocessing(name: str, params: Params) -> list[tuple[str, Any]]:
+    """The steps before the estimator. Trees need no scaling; CatBoost handles NaN itself."""
+    steps: list[tuple[str, Any]] = []
+    if name != "gbdt":
+        steps.append(("impute", SimpleImputer(strategy="median")))
+    if name == "svm":
+        steps.append(("scale", StandardScaler()))
+    return steps
+
+
+@dataclass
+class SearchResult:
+    pipeline: Pipeline
+    hyper: dict[str, Any]
+    fit_seconds: float
+    search_seconds: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fit_candidate(
+    name: str, hyper: dict[str, Any], data: FeatureSplits, params: Params
+) -> Pipeline:
+    """Fit preprocessing and estimator on the training split (CatBoost watches validation to stop)."""
+    steps = preprocessing(name, params)
+    X_train, y_train = data.X["training"], data.y("training")
+    prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
+    transform = prepared.transform if prepared is not None else (lambda X: X)
+    estimator = make_estimator(name, hyper, params)
+    if name == "svm":
+        # Platt scaling needs every class in every fold: fewer folds on tiny data
+        smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
+        if smallest < 2:
+            raise UserError(
+                "svm: every genre needs at least 2 training tracks to calibrate probabilities"
+            )
+        estimator.set_params(cv=min(5, smallest))
+    if name == "gbdt":
+        estimator.fit(
+            transform(X_train),
+            y_train,
+            eval_set=(transform(data.X["validation"]), data.y("validation")),
+            early_stopping_rounds=hyper["early_stopping_rounds"],
+            use_best_model=True,
+        )
+    else:
+        estimator.fit(transform(X_train), y_train)
+    return Pipeline([*(prepared.steps if prepared is not None else []), ("model", estimator)])
+
+
+def search(name: str, data: FeatureSplits, params: Params) -> SearchResult:
+    """Fit every candidate on training, keep the best validation macro-F1 (first wins ties)."""
+    began = time.perf_counter()
+    best: SearchResult | None = None
+    best_score = -1.0
+    trials = []
+    for hyper in candidates(name, params):
+        started = time.perf_counter()
+        pipeline = fit_candidate(name, hyper, data, params)
+        seconds = time.perf_counter() - started
+        predicted = pipeline.predict(data.X["validation"]).reshape(-1).astype(np.int64)
+        score = float(
+            skm.f1_score(data.y("validation"), predicted, average="macro", zero_division=0)
+        )
+        trial = {
+            "hyperparameters": hyper,
+            "validation_macro_f1": round(score, 5),
+            "fit_seconds": round(seconds, 2),
+        }
+        if name == "gbdt":
+            trial["best_iteration"] = int(pipeline.named_steps["model"].get_best_iteration() or 0)
+        trials.append(trial)
+        log.info("%s %s: validation macro-F1 %.4f (%.1f s)", name, hyper, score, seconds)
+        if score > best_score:
+            best_score, best = score, SearchResult(pipeline, hyper, seconds, 0.0)
+    assert best is not None
+    best.search_seconds = time.perf_counter() - began
+    best.trials = trials
+    return best
+
+
+def predict_proba(pipeline: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities over all classes, in class-index order (a model may not have seen every class)."""
+    proba = pipeline.predict_proba(X)
+    seen = np.asarray(pipeline.classes_, dtype=np.int64)
+    if len(seen) == n_classes and np.array_equal(seen, np.arange(n_classes)):
+        return proba.astype(np.float64)
+    full = np.zeros((len(X), n_classes))
+    full[:, seen] = proba
+    return full
+
+
+def train_and_evaluate(
+    name: str,
+    features: pd.DataFrame,
+    tracks: pd.DataFrame,
+    manifest: pd.DataFrame | None,
+    params: Params,
+    *,
+    model_dir: Path,
+    metrics_dir: Path,
+) -> dict[str, Any]:
+    """Search, fit, save the model and write its metrics and test predictions; return the report."""
+    data = feature_splits(features, tracks, manifest)
+    for split in ("training", "validation"):
+        if len(data.X[split]) == 0:
+            raise UserError(
+                f"{name}: the {split} split has no usable tracks ({data.labelled.counts})"
+            )
+    result = search(name, data, params)
+    n_classes = len(data.classes)
+    validation = predict_proba(result.pipeline, data.X["validation"], n_classes)
+    began = time.perf_counter()
+    test = predict_proba(result.pipeline, data.X["test"], n_classes)
+    predict_ms = 1000 * (time.perf_counter() - began) / max(1, len(data.X["test"]))
+
+    model_dir = Path(model_dir)
+    with atomic_path(model_dir / "model.joblib") as tmp:
+        joblib.dump(result.pipeline, tmp, compress=3)
+    write_json(model_dir / "classes.json", data.classes)
+    used = {
+        "model": name,
+        "params": {name: as_dict(getattr(params, name)), "train": as_dict(params.train)},
+        "chosen": result.hyper,
+        "search": result.trials,
+        "features": data.columns if len(data.columns) != 518 else "FMA's 518 features",
+    }
+    write_json(model_dir / "params.json", json.loads(json.dumps(used, default=str)))
+    report = model_report(
+        name,
+        data.classes,
+        (data.y("validation"), validation),
+        (data.y("test"), test),
+        train_seconds=result.fit_seconds,
+        predict_ms_per_track=predict_ms,
+        model_bytes=(model_dir / "model.joblib").stat().st_size,
+        counts=data.labelled.counts,
+        details={
+            "chosen": result.hyper,
+            "search_seconds": round(result.search_seconds, 2),
+            "candidates": len(result.trials),
+        },
+    )
+    write_model_outputs(
+        metrics_dir,
+        name,
+        report,
+        predictions_table(data.track_ids("test"), data.y("test"), test, data.classes),
+    )
+    log.info(
+        "%s: validation macro-F1 %.3f, test accuracy %.3f, macro-F1 %.3f (%d candidates, %.1f s)",
+        name,
+        report["validation"]["macro_f1"],
+        report["test"]["accuracy"] or 0,
+        report["test"]["macro_f1"] or 0,
+        len(result.trials),
+        result.search_seconds,
+    )
+    return report

@@ -1,0 +1,178 @@
+"""The compare stage's logic: every trained model side by side, and the best one named.
+
+The best model is the one with the highest *validation* macro-F1 (ties: the first in
+MODEL_ORDER), never the best on test: test numbers are reported, not used to choose, or
+they would stop being an honest estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fmagenre.atomic import atomic_path, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+MODEL_ORDER = ("rf", "svm", "gbdt", "crnn")
+TITLES = {"rf": "Random Forest", "svm": "SVM (RBF)", "gbdt": "CatBoost", "crnn": "CRNN"}
+
+
+def load_reports(
+    metrics_dir: Path, names: tuple[str, ...] = MODEL_ORDER
+) -> dict[str, dict[str, Any]]:
+    """The metrics of every model that has been trained (a missing one is skipped, with a log line)."""
+    reports = {}
+    for name in names:
+        path = Path(metrics_dir) / f"{name}.json"
+        if path.exists():
+            reports[name] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            log.info("no %s: %s has not been trained", path, name)
+    return reports
+
+
+def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ordered by validation macro-F1, best first; ties keep MODEL_ORDER."""
+    rows = []
+    for rank_key, (name, report) in enumerate(reports.items()):
+        rows.append(
+            {
+                "model": name,
+                "title": TITLES.get(name, name),
+                "validation_macro_f1": report["validation"]["macro_f1"],
+                "validation_accuracy": report["validation"]["accuracy"],
+                "test_accuracy": report["test"]["accuracy"],
+                "test_macro_f1": report["test"]["macro_f1"],
+                "test_log_loss": report["test"]["log_loss"],
+                "test_top2_accuracy": report["test"]["top2_accuracy"],
+                "train_seconds": report["train_seconds"],
+                "predict_ms_per_track": report["predict_ms_per_track"],
+                "model_megabytes": round(report["model_bytes"] / 1e6, 2),
+                "_order": rank_key,
+            }
+        )
+    rows.sort(key=lambda row: (-(row["validation_macro_f1"] or 0.0), row["_order"]))
+    for row in rows:
+        del row["_order"]
+    return rows
+
+
+def leaderboard_markdown(rows: list[dict[str, Any]], best: str) -> str:
+    lines = [
+        "# Leaderboard",
+        "",
+        "Chosen by validation macro-F1; the test split is only reported.",
+        "",
+        "| model | validation macro-F1 | test accuracy | test macro-F1 | test top-2 | train time (s) | size (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        mark = " **(best)**" if row["model"] == best else ""
+        lines.append(
+            f"| {row['title']}{mark} | {row['validation_macro_f1']:.3f} | {row['test_accuracy']:.3f} | "
+            f"{row['test_macro_f1']:.3f} | {row['test_top2_accuracy']:.3f} | {row['train_seconds']:.1f} | {row['model_megabytes']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def compare(
+    metrics_dir: Path, *, compare_json: Path, leaderboard_md: Path, figure: Path, best_json: Path
+) -> dict[str, Any]:
+    """Write the leaderboard, the figure and the name of the best model; return compare.json's content."""
+    from fmagenre.errors import UserError
+
+    reports = load_reports(metrics_dir)
+    if not reports:
+        raise UserError(f"no model metrics in {metrics_dir}: run the train_* stages first")
+    rows = leaderboard(reports)
+    best = rows[0]["model"]
+    # one block per model, so `dvc metrics show metrics/compare.json` is the leaderboard in one row
+    summary = {
+        "best": best,
+        "chosen_by": "validation macro_f1",
+        "models": {
+            row["model"]: {
+                "rank": rank,
+                **{k: v for k, v in row.items() if k not in ("model", "title")},
+            }
+            for rank, row in enumerate(rows, start=1)
+        },
+    }
+    write_json(compare_json, summary)
+    write_text(leaderboard_md, leaderboard_markdown(rows, best))
+    write_json(
+        best_json,
+        {
+            "model": best,
+            "validation_macro_f1": rows[0]["validation_macro_f1"],
+            "classes": reports[best]["classes"],
+        },
+    )
+    draw_figure(reports, best, Path(metrics_dir) / best / "predictions.csv", figure)
+    log.info(
+        "best model by validation macro-F1: %s (%.3f); its test accuracy %.3f",
+        best,
+        rows[0]["validation_macro_f1"],
+        rows[0]["test_accuracy"],
+    )
+    return summary
+
+
+def draw_figure(
+    reports: dict[str, dict[str, Any]], best: str, best_predictions: Path, out: Path
+) -> None:
+    """Per-genre test F1 of each model, and the best model's test confusion matrix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes = reports[best]["classes"]
+    fig, (bars, matrix) = plt.subplots(
+        1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [1.4, 1]}
+    )
+    width = 0.8 / len(reports)
+    x = np.arange(len(classes))
+    for i, (name, report) in enumerate(reports.items()):
+        f1 = [report["per_genre"].get(genre, {}).get("f1", 0.0) for genre in classes]
+        bars.bar(x + (i - (len(reports) - 1) / 2) * width, f1, width, label=TITLES.get(name, name))
+    bars.set_xticks(x, classes, rotation=35, ha="right")
+    bars.set_ylim(0, 1)
+    bars.set_ylabel("F1 on the test split")
+    bars.set_title("Per-genre F1, every model")
+    bars.legend(loc="lower right", fontsize=8)
+    bars.grid(axis="y", alpha=0.3)
+
+    predictions = pd.read_csv(best_predictions)
+    counts = pd.crosstab(
+        pd.Categorical(predictions["actual"], classes),
+        pd.Categorical(predictions["predicted"], classes),
+        dropna=False,
+    )
+    rates = counts.to_numpy() / np.maximum(counts.to_numpy().sum(axis=1, keepdims=True), 1)
+    matrix.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), value in np.ndenumerate(counts.to_numpy()):
+        matrix.text(
+            col,
+            row,
+            str(value),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if rates[row, col] > 0.6 else "black",
+        )
+    matrix.set_xticks(range(len(classes)), classes, rotation=35, ha="right")
+    matrix.set_yticks(range(len(classes)), classes)
+    matrix.set_xlabel("predicted genre")
+    matrix.set_ylabel("true genre")
+    matrix.set_title(f"{TITLES.get(best, best)} (best on validation): test confusion")
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

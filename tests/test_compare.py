@@ -1,0 +1,88 @@
+"""compare: the best model is chosen on validation, never on test; every present model is listed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmagenre.compare import compare
+from fmagenre.errors import UserError
+from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
+
+CLASSES = ["Folk", "Pop", "Rock"]
+
+
+def fake_model(metrics_dir, name, validation_right: int, test_right: int, seconds: float = 1.0):
+    """Write a model's outputs whose validation and test accuracy are set by how many it gets right."""
+    rng = np.random.default_rng(len(name))
+    y = np.arange(30) % 3
+
+    def proba(right):
+        predicted = np.where(np.arange(30) < right, y, (y + 1) % 3)
+        p = np.full((30, 3), 0.1)
+        p[np.arange(30), predicted] = 0.8
+        return p + rng.uniform(0, 1e-3, p.shape)
+
+    report = model_report(
+        name,
+        CLASSES,
+        (y, proba(validation_right)),
+        (y, proba(test_right)),
+        train_seconds=seconds,
+        predict_ms_per_track=0.5,
+        model_bytes=1000,
+        counts={"test": 30},
+    )
+    write_model_outputs(
+        metrics_dir,
+        name,
+        report,
+        predictions_table(np.arange(30) + 2, y, proba(test_right), CLASSES),
+    )
+
+
+def run(tmp_path):
+    return compare(
+        tmp_path / "metrics",
+        compare_json=tmp_path / "metrics" / "compare.json",
+        leaderboard_md=tmp_path / "reports" / "leaderboard.md",
+        figure=tmp_path / "reports" / "compare.png",
+        best_json=tmp_path / "models" / "best.json",
+    )
+
+
+def test_best_is_chosen_on_validation_not_test(tmp_path):
+    fake_model(tmp_path / "metrics", "rf", validation_right=27, test_right=18)  # best on validation
+    fake_model(tmp_path / "metrics", "svm", validation_right=20, test_right=29)  # best on test
+    fake_model(tmp_path / "metrics", "gbdt", validation_right=24, test_right=24)
+    summary = run(tmp_path)
+    assert summary["best"] == "rf"
+    assert [
+        name for name, _ in sorted(summary["models"].items(), key=lambda kv: kv[1]["rank"])
+    ] == ["rf", "gbdt", "svm"]
+    assert json.loads((tmp_path / "models" / "best.json").read_text())["model"] == "rf"
+    table = (tmp_path / "reports" / "leaderboard.md").read_text()
+    assert table.index("Random Forest **(best)**") < table.index("CatBoost") < table.index("SVM")
+    assert (tmp_path / "reports" / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "crnn" not in summary["models"]  # absent models are skipped
+
+
+def test_ties_are_broken_by_a_fixed_order(tmp_path):
+    fake_model(tmp_path / "metrics", "gbdt", validation_right=24, test_right=29)
+    fake_model(tmp_path / "metrics", "rf", validation_right=24, test_right=10)
+    assert run(tmp_path)["best"] == "rf"
+
+
+def test_no_models_is_a_clear_error(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    with pytest.raises(UserError, match=r"run the train_\* stages first"):
+        run(tmp_path)
+
+
+def test_predictions_table_matches_the_dvc_confusion_plot(tmp_path):
+    fake_model(tmp_path / "metrics", "rf", 27, 18)
+    table = pd.read_csv(tmp_path / "metrics" / "rf" / "predictions.csv")
+    assert {"actual", "predicted"} <= set(table.columns) and set(table["actual"]) == set(CLASSES)
