@@ -34,7 +34,9 @@ SR = 22050
 def generated_clips(folder: Path) -> list[Path]:
     rng = np.random.default_rng(0)
     paths = []
-    for i, (sr, channels) in enumerate([(44100, 2), (44100, 1), (48000, 2), (22050, 2), (32000, 1)]):
+    for i, (sr, channels) in enumerate(
+        [(44100, 2), (44100, 1), (48000, 2), (22050, 2), (32000, 1)]
+    ):
         t = np.arange(30 * sr) / sr
         notes = np.sin(2 * np.pi * 220 * (1 + (t * 2).astype(int) % 5 / 4) * t)
         signal = 0.3 * notes + 0.05 * rng.standard_normal(len(t))
@@ -76,9 +78,15 @@ def main() -> None:
             our_times.append(time_all(ours, paths))
 
     ref, our = statistics.median(ref_times), statistics.median(our_times)
-    print(f"{len(paths)} files, {audio_seconds:.0f} s of audio, median of {args.rounds} rounds, one core")
-    print(f"  librosa.load(sr={SR}, mono=True): {ref:.3f} s  ({audio_seconds / ref:,.0f} s of audio per second)")
-    print(f"  decode stage (decode_track):     {our:.3f} s  ({audio_seconds / our:,.0f} s of audio per second)")
+    print(
+        f"{len(paths)} files, {audio_seconds:.0f} s of audio, median of {args.rounds} rounds, one core"
+    )
+    print(
+        f"  librosa.load(sr={SR}, mono=True): {ref:.3f} s  ({audio_seconds / ref:,.0f} s of audio per second)"
+    )
+    print(
+        f"  decode stage (decode_track):     {our:.3f} s  ({audio_seconds / our:,.0f} s of audio per second)"
+    )
     print(f"  ratio: {ref / our:.2f}x librosa.load")
     figures = {
         "benchmark": "decode",

@@ -10,7 +10,9 @@ from fmagenre.params import PARAMS_FILE, as_dict, load_params
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", default=str(PARAMS_FILE), help="params file (default: %(default)s)")
+    parser.add_argument(
+        "--file", default=str(PARAMS_FILE), help="params file (default: %(default)s)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
