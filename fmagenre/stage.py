@@ -20,7 +20,9 @@ from fmagenre.params import Params, load_params
 def run_stage(name: str, body: Callable[[Params], None]) -> None:
     """Load and validate params.yaml, run ``body``, exit with a clear status."""
     logging.basicConfig(level=logging.INFO, format=f"[{name}] %(message)s", stream=sys.stderr)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow C++ logs (oneDNN notes, "failed call to cuInit" on machines without a GPU) are
+    # noise here; TF_CPP_MIN_LOG_LEVEL=0 brings them back
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         params = load_params()
         body(params)

@@ -86,7 +86,7 @@ class DvcProject:
 
     def commit_all(self, message: str) -> None:
         self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
+        self.git("commit", "-q", "--allow-empty", "-m", message)
 
     # -- params -----------------------------------------------------------------------------
 
@@ -126,5 +126,20 @@ TINY_PARAMS: dict[str, dict[str, Any]] = {
         "l2_leaf_reg": [3.0],
         "border_count": 16,
         "early_stopping_rounds": 30,
+    },
+    "model": {
+        "variant": "parallel",
+        "lr": 0.003,
+        "epochs": 3,
+        "batch_size": 8,
+        "crop_frames": 64,
+        "conv_filters": [4, 8],
+        "kernel_size": 3,
+        "gru_units": 8,
+        "dropout": 0.1,
+        "l2": 0.0001,
+        "patience": 3,
+        "lr_patience": 2,
+        "seed": 1,
     },
 }

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from dvc_project import TINY_PARAMS, DvcProject
+from dvc_project import TINY_PARAMS, DvcProject, ran_stages
 
 from fmagenre.store import RowStore
 
@@ -20,6 +20,7 @@ STAGES = [
     "train_rf",
     "train_svm",
     "train_gbdt",
+    "train_crnn",
     "compare",
 ]
 
@@ -55,16 +56,21 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
     index = pd.read_parquet(root / "data" / "spectrograms" / "index.parquet")
     assert len(spectrograms) == len(index) == len(features)
     assert spectrograms.row_shape == (1 + 4 * 22050 // 512, 128)
-    for model in ("rf", "svm", "gbdt"):
+    for model in ("rf", "svm", "gbdt", "crnn"):
         report = json.loads((root / "metrics" / f"{model}.json").read_text())
+        assert report["test"]["accuracy"] is not None
         assert (
-            report["test"]["accuracy"] is not None
-            and (root / "models" / model / "model.joblib").exists()
-        )
+            root / "models" / model / ("model.keras" if model == "crnn" else "model.joblib")
+        ).exists()
         assert (root / "metrics" / model / "predictions.csv").exists()
     best = json.loads((root / "models" / "best.json").read_text())["model"]
-    assert best in ("rf", "svm", "gbdt") and (root / "reports" / "compare.png").exists()
+    assert best in ("rf", "svm", "gbdt", "crnn") and (root / "reports" / "compare.png").exists()
     assert "(best)" in (root / "reports" / "leaderboard.md").read_text()
+    training_curves = json.loads((root / "metrics" / "crnn_training" / "metrics.json").read_text())
+    assert {"loss", "accuracy", "f1"} <= set(training_curves["train"]) and {"loss", "f1"} <= set(
+        training_curves["eval"]
+    )
+    assert (root / "metrics" / "crnn_training" / "plots" / "metrics" / "eval" / "f1.tsv").exists()
 
 
 def test_second_repro_runs_nothing(project):
@@ -81,9 +87,9 @@ def test_changing_audio_sr_reruns_decode_and_what_depends_on_it(project):
     project.repro()  # back to the original settings for any later test
 
 
-def test_spectrogram_params_rerun_only_spectrograms(project):
+def test_spectrogram_params_rerun_the_crnn_side_only(project):
     project.set_params(spectrogram={"n_mels": 64})
-    assert project.repro() == ["spectrograms"]
+    assert project.repro() == ["spectrograms", "train_crnn", "compare"]
     assert RowStore.open(project.root / "data" / "spectrograms").row_shape[1] == 64
     project.set_params(spectrogram={"n_mels": 128})
     project.repro()
@@ -117,9 +123,10 @@ def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(p
 def test_plots_render_every_models_confusion_matrix(project, tmp_path):
     project.dvc("plots", "show", "--out", str(tmp_path / "plots"))
     html = (tmp_path / "plots" / "index.html").read_text()
-    for title in ("Random Forest", "SVM (RBF)", "CatBoost"):
+    for title in ("Random Forest", "SVM (RBF)", "CatBoost", "CRNN"):
         assert f"{title}, test split" in html  # one confusion matrix per model (dvc.yaml titles)
-    assert html.count('"field": "actual"') >= 3 and html.count('"field": "predicted"') >= 3
+    assert html.count('"field": "actual"') >= 4 and html.count('"field": "predicted"') >= 4
+    assert "eval/f1.tsv" in html or "f1" in html  # the CRNN's training curves
     assert "compare.png" in html
 
 
@@ -139,3 +146,27 @@ def test_invalid_params_stop_with_one_clear_line(project):
     assert result.returncode == 2
     assert "[decode] error: params.yaml: audio.sr = 'high' is not allowed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_experiment_with_a_learning_rate_reruns_only_the_crnn_and_compare(project):
+    project.commit_all("baseline before the experiment")
+    result = project.dvc("exp", "run", "-S", "model.lr=0.01")
+    assert ran_stages(result.stdout + result.stderr) == ["train_crnn", "compare"]
+    table = json.loads(project.dvc("exp", "show", "--json").stdout)
+    baseline = next(row for row in table if row["rev"] != "workspace")
+    experiment = baseline["experiments"][0]["revs"][0]["data"]
+    assert experiment["params"]["params.yaml"]["data"]["model"]["lr"] == 0.01
+    assert (
+        baseline["data"]["params"]["params.yaml"]["data"]["model"]["lr"]
+        == TINY_PARAMS["model"]["lr"]
+    )
+    new, old = experiment["metrics"], baseline["data"]["metrics"]
+    assert (
+        new["metrics/crnn_training/metrics.json"]["data"]
+        != old["metrics/crnn_training/metrics.json"]["data"]
+    )
+    assert new["metrics/rf.json"]["data"] == old["metrics/rf.json"]["data"]
+    diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
+    assert "metrics/crnn.json" in diff and "metrics/rf.json" not in diff
+    project.git("checkout", "--", ".")
+    project.dvc("checkout")

@@ -1,0 +1,1 @@
+"""The CRNN on log-mel spectrograms: model, streamed batches, training."""
