@@ -111,6 +111,7 @@ def fit_crnn(
 
         raise UserError(f"the CRNN needs training and validation tracks; have {data.counts}")
     mean, std = mel_statistics(store_path, train.rows)
+    keras.utils.set_random_seed(m.seed)  # every fit starts from the same state, whatever ran before
     model = build_crnn(crop, n_mels, len(data.classes), m, mean, std)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=m.lr),
