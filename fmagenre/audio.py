@@ -8,10 +8,6 @@ truncated file does hold instead of discarding the track.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,28 +148,3 @@ def from_int16(row: np.ndarray) -> np.ndarray:
 
 def is_silent(samples: np.ndarray) -> bool:
     return len(samples) == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK
-
-
-@contextlib.contextmanager
-def decoder_messages() -> Iterator[list[str]]:
-    """Capture what C decoders print on stderr (mpg123's resync notes ...) during a decode.
-
-    Printed, they would scramble progress bars by the thousand on a large subset; captured,
-    they are kept with the track's record, where they explain a 'short' or 'corrupt' status.
-    """
-    messages: list[str] = []
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr to capture
-        yield messages
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield messages
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", "replace")
-            messages.extend(line.strip() for line in text.splitlines() if line.strip())

@@ -211,6 +211,8 @@ def train_and_evaluate(
         "chosen": result.hyper,
         "search": result.trials,
         "features": data.columns if len(data.columns) != 518 else "FMA's 518 features",
+        # what predict must apply to a new file to get this model's input
+        "input": {"audio": as_dict(params.audio), "features_source": params.features.source},
     }
     write_json(model_dir / "params.json", json.loads(json.dumps(used, default=str)))
     report = model_report(

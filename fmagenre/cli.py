@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from fmagenre import __version__
@@ -17,10 +18,14 @@ from fmagenre.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("fmagenre.synth.command", "write a synthetic dataset in FMA's layout"),
     "params": ("fmagenre.params_command", "validate params.yaml and print every value"),
+    "predict": ("fmagenre.predict_command", "classify audio files with a trained model"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault(
+        "TF_CPP_MIN_LOG_LEVEL", "3"
+    )  # TensorFlow's C++ start-up notes are noise here
     parser = argparse.ArgumentParser(prog="python -m fmagenre", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fmagenre {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

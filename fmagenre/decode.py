@@ -29,12 +29,12 @@ from fmagenre.audio import (
     UnreadableAudioError,
     canonical_length,
     decode_file,
-    decoder_messages,
     from_int16,
     is_silent,
     to_int16,
 )
 from fmagenre.errors import UserError
+from fmagenre.native_stderr import captured
 from fmagenre.params import Params
 from fmagenre.store import RowStore
 from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_tracks
@@ -81,7 +81,8 @@ def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
         "channels": 0,
         "error": "",
     }
-    with decoder_messages() as messages:
+    # mpg123's notes on damaged files explain a 'short' or 'corrupt' status: kept in the record
+    with captured() as messages:
         try:
             clip = decode_file(item.path, settings.sr, settings.duration, settings.crop)
         except FileNotFoundError:

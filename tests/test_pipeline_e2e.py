@@ -148,6 +148,72 @@ def test_invalid_params_stop_with_one_clear_line(project):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("model", ["rf", "crnn"])
+def test_predict_applies_exactly_what_training_applied(project, model):
+    """predict on a test track's own MP3 gives the probabilities the pipeline reported for it."""
+    root = project.root
+    reported = pd.read_csv(root / "metrics" / model / "predictions.csv").iloc[0]
+    path = (
+        pd.read_parquet(root / "data" / "tracks.parquet")
+        .set_index("track_id")
+        .loc[reported["track_id"], "path"]
+    )
+    out = project.run(
+        "python",
+        "-m",
+        "fmagenre",
+        "predict",
+        path,
+        "--model",
+        model,
+        "--format",
+        "json",
+        "--top-k",
+        "8",
+        "--quiet",
+    )
+    (row,) = json.loads(out.stdout)
+    predicted = {p["genre"]: p["probability"] for p in row["predictions"]}
+    for genre, probability in predicted.items():
+        assert probability == pytest.approx(reported[f"p_{genre}"], abs=2e-5), genre
+    assert max(predicted, key=predicted.get) == reported["predicted"]
+
+
+def test_predict_a_folder_with_the_best_model(project):
+    folder = project.root / "data" / "fma" / "fma_synthetic"
+    out = project.run(
+        "python",
+        "-m",
+        "fmagenre",
+        "predict",
+        str(folder),
+        "--quiet",
+        "--format",
+        "csv",
+        check=False,
+    )
+    rows = out.stdout.strip().splitlines()[1:]
+    assert len(rows) == 47  # 48 tracks, one of them missing on disk
+    assert out.returncode == 1  # the no-audio and silent faults cannot be classified
+    best = json.loads((project.root / "models" / "best.json").read_text())["model"]
+    assert all(f",{best}," in row for row in rows)
+
+
+def test_training_again_reproduces_the_metrics(project):
+    project.commit_all("before retraining")
+    for stage in ("train_gbdt", "train_crnn"):
+        project.dvc("repro", "--force", "--single-item", stage)
+    diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
+    timing = (
+        "train_seconds",
+        "predict_ms_per_track",
+        "details.search_seconds",
+        "details.training_samples_per_second",
+    )
+    for path, changes in diff.items():
+        assert all(key.endswith(timing) for key in changes), (path, changes)
+
+
 def test_experiment_with_a_learning_rate_reruns_only_the_crnn_and_compare(project):
     project.commit_all("baseline before the experiment")
     result = project.dvc("exp", "run", "-S", "model.lr=0.01")

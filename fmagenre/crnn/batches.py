@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from fmagenre.native_stderr import import_keras
 from fmagenre.store import RowStore
+
+keras = import_keras()
 
 
 def crop_starts(frames: int, crop: int) -> list[int]:
@@ -95,26 +97,47 @@ class CropBatches(keras.utils.PyDataset):
 def predict_clips(
     model, store_path: Path, rows: np.ndarray, crop_frames: int, batch_size: int
 ) -> np.ndarray:
-    """Class probabilities per clip: the mean of the model's outputs over crops covering it."""
+    """Class probabilities per clip of the store: the mean over crops covering each clip."""
     store = RowStore.open(store_path)
-    frames = store.row_shape[0]
-    starts = crop_starts(frames, crop_frames)
     buffer = np.empty(store.row_shape, dtype=store.dtype)
-    clips_per_batch = max(1, batch_size // len(starts))
+    try:
+        return clip_probabilities(
+            model,
+            (store.read_copy(int(row), out=buffer) for row in rows),
+            len(rows),
+            crop_frames,
+            batch_size,
+        )
+    finally:
+        store.close()
+
+
+def clip_probabilities(model, clips, count: int, crop_frames: int, batch_size: int) -> np.ndarray:
+    """Class probabilities of ``count`` [frames x mels] clips, each the mean of the model's
+    outputs over crops that cover the whole clip (so no part of a clip is ignored)."""
     outputs = []
-    for first in range(0, len(rows), clips_per_batch):
-        chunk = rows[first : first + clips_per_batch]
-        x = np.empty((len(chunk) * len(starts), crop_frames, store.row_shape[1]), dtype=np.float32)
-        for i, row in enumerate(chunk):
-            data = store.read_copy(int(row), out=buffer)
-            for j, start in enumerate(starts):
-                x[i * len(starts) + j] = data[start : start + crop_frames]
-        probabilities = model.predict_on_batch(x)
-        outputs.append(np.asarray(probabilities).reshape(len(chunk), len(starts), -1).mean(axis=1))
-    store.close()
+    pending: list[np.ndarray] = []
+
+    def flush() -> None:
+        starts = crop_starts(pending[0].shape[0], crop_frames)
+        x = np.stack([clip[s : s + crop_frames] for clip in pending for s in starts]).astype(
+            np.float32
+        )
+        probabilities = np.asarray(model.predict_on_batch(x))
+        outputs.append(probabilities.reshape(len(pending), len(starts), -1).mean(axis=1))
+        pending.clear()
+
+    for clip in clips:
+        pending.append(np.array(clip, copy=True))
+        if len(pending) * len(crop_starts(clip.shape[0], crop_frames)) >= batch_size:
+            flush()
+    if pending:
+        flush()
     if not outputs:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    return np.concatenate(outputs).astype(np.float32)
+    result = np.concatenate(outputs).astype(np.float32)
+    assert len(result) == count
+    return result
 
 
 def mel_statistics(store_path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,8 +29,10 @@ def build_crnn(
     mel_std: np.ndarray,
 ):
     """A compiled-ready Keras functional model: [batch, crop_frames, n_mels] -> class probabilities."""
-    import keras
-    from keras import layers
+    from fmagenre.native_stderr import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
 
     regularizer = keras.regularizers.L2(params.l2) if params.l2 > 0 else None
     inputs = keras.Input(shape=(crop_frames, n_mels), name="log_mel")

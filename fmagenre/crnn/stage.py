@@ -80,9 +80,13 @@ def train_crnn(
         {
             "model": "crnn",
             "params": {"model": as_dict(params.model)},
-            "spectrogram": {
-                k: store_attrs[k]
-                for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")
+            # what predict must apply to a new file to get this model's input
+            "input": {
+                "audio": as_dict(params.audio),
+                "spectrogram": {
+                    k: store_attrs[k]
+                    for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")
+                },
             },
             "crop_frames": trained.crop_frames,
             "epochs_run": trained.epochs_run,

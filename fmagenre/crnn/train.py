@@ -8,7 +8,6 @@ A clip's prediction is the mean over crops that cover all of it.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,15 +57,17 @@ def configure_tensorflow(threads: int, seed: int) -> str:
 
     Returns the device training will use (a GPU when TensorFlow sees one).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
+    from fmagenre.native_stderr import import_keras, quiet_tensorflow
+
+    keras = import_keras()
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    gpus = tf.config.list_physical_devices("GPU")
+    with quiet_tensorflow():  # on a machine without CUDA, asking prints "failed call to cuInit"
+        gpus = tf.config.list_physical_devices("GPU")
     return f"GPU ({gpus[0].name})" if gpus else f"CPU ({threads} threads)"
 
 
@@ -95,9 +96,7 @@ def fit_crnn(
     store_path: Path, data: CrnnData, params: Params, *, live_dir: Path | None, verbose: int = 2
 ) -> TrainedCrnn:
     """Build and train the CRNN on the training split, stopping on the validation split."""
-    import keras
-
-    from fmagenre.crnn.batches import CropBatches, mel_statistics
+    from fmagenre.crnn.batches import CropBatches, keras, mel_statistics
     from fmagenre.crnn.model import build_crnn
     from fmagenre.store import RowStore
 

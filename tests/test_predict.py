@@ -1,0 +1,180 @@
+"""predict: the pipeline's own decode and feature code on new files, any format, errors per file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import joblib
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import write_mp3
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from fmagenre.cli import main
+from fmagenre.decode import DecodeSettings
+from fmagenre.errors import UserError
+from fmagenre.predict import InputRecipe, find_audio_files, load_model, predict_files, prepare_input
+
+CLASSES = ["Drone", "Hiss", "Whistle"]
+SR = 22050
+
+
+def sound(kind: str, seconds: float, rate: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    if kind == "Drone":
+        return (0.4 * np.sin(2 * np.pi * rng.uniform(80, 120) * t)).astype(np.float32)
+    if kind == "Whistle":
+        return (0.3 * np.sin(2 * np.pi * rng.uniform(2500, 3500) * t)).astype(np.float32)
+    return (0.2 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny RF trained, through the pipeline's own input code, on three kinds of sound."""
+    root = tmp_path_factory.mktemp("models")
+    recipe = InputRecipe("features", DecodeSettings(SR, 3.0, "center"))
+    X, y = [], []
+    for label, kind in enumerate(CLASSES):
+        for seed in range(6):
+            path = write_mp3(
+                root / "train" / f"{kind}{seed}.mp3", sound(kind, 3.0, 44100, seed), 44100
+            )
+            X.append(prepare_input(str(path), recipe).row)
+            y.append(label)
+    pipeline = Pipeline(
+        [("impute", SimpleImputer()), ("model", RandomForestClassifier(50, random_state=0))]
+    ).fit(np.array(X), y)
+    folder = root / "rf"
+    folder.mkdir()
+    joblib.dump(pipeline, folder / "model.joblib")
+    (folder / "classes.json").write_text(json.dumps(CLASSES))
+    (folder / "params.json").write_text(
+        json.dumps(
+            {
+                "input": {
+                    "audio": {"sr": SR, "duration": 3.0, "crop": "center"},
+                    "features_source": "computed",
+                }
+            }
+        )
+    )
+    (root / "best.json").write_text(json.dumps({"model": "rf"}))
+    return root
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    """New files in every supported format, one broken, one silent, in nested folders."""
+    write_mp3(tmp_path / "a" / "drone.mp3", sound("Drone", 4.0, 48000, 99), 48000)
+    sf.write(tmp_path / "a" / "whistle.wav", sound("Whistle", 2.5, 22050, 98), 22050)
+    (tmp_path / "b" / "deep").mkdir(parents=True)
+    sf.write(tmp_path / "b" / "deep" / "hiss.flac", sound("Hiss", 3.0, 44100, 97), 44100)
+    sf.write(
+        tmp_path / "b" / "drone.ogg",
+        sound("Drone", 3.0, 44100, 96),
+        44100,
+        format="OGG",
+        subtype="VORBIS",
+    )
+    (tmp_path / "b" / "broken.mp3").write_bytes(b"nothing here")
+    write_mp3(tmp_path / "b" / "silence.mp3", np.zeros(3 * 44100, np.float32), 44100)
+    (tmp_path / "b" / "notes.txt").write_text("not audio")
+    return tmp_path
+
+
+def test_files_and_folders_are_classified_with_errors_per_file(models, inbox):
+    files = find_audio_files([str(inbox / "a"), str(inbox / "b")])
+    assert [f.name for f in files] == [
+        "drone.mp3",
+        "whistle.wav",
+        "broken.mp3",
+        "hiss.flac",
+        "drone.ogg",
+        "silence.mp3",
+    ]
+    predictions = {
+        p.path.split("/")[-1]: p
+        for p in predict_files(files, load_model(models), workers=2, progress=False)
+    }
+    assert predictions["drone.mp3"].top(1)[0][0] == "Drone"
+    assert predictions["drone.ogg"].top(1)[0][0] == "Drone"
+    assert predictions["hiss.flac"].top(1)[0][0] == "Hiss"
+    assert predictions["whistle.wav"].top(1)[0][0] == "Whistle"
+    assert (
+        "only 2.5 s of audio" in predictions["whistle.wav"].note
+    )  # shorter than the 3 s the model expects
+    assert (
+        predictions["broken.mp3"].probabilities is None
+        and "not a readable audio file" in predictions["broken.mp3"].error
+    )
+    assert (
+        predictions["silence.mp3"].probabilities is None
+        and "no audible audio" in predictions["silence.mp3"].error
+    )
+    for p in predictions.values():
+        if p.probabilities:
+            assert abs(sum(p.probabilities.values()) - 1) < 1e-6
+
+
+def test_cli_formats_and_exit_status(models, inbox, tmp_path, capsys):
+    good = [str(inbox / "a" / "drone.mp3"), str(inbox / "a" / "whistle.wav")]
+    assert main(["predict", *good, "--models-dir", str(models), "--quiet", "--top-k", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "top genres (rf)" in table and "Drone" in table.splitlines()[1]
+    assert (
+        main(
+            [
+                "predict",
+                *good,
+                str(inbox / "b" / "broken.mp3"),
+                "--models-dir",
+                str(models),
+                "--quiet",
+                "--format",
+                "json",
+            ]
+        )
+        == 1
+    )
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [len(r["predictions"]) for r in rows] == [3, 3, 0] and rows[2]["error"]
+    assert "1 of 3 files could not be classified" in captured.err
+    out = tmp_path / "predictions.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(inbox / "a"),
+                "--models-dir",
+                str(models),
+                "--quiet",
+                "--format",
+                "csv",
+                "--output",
+                str(out),
+                "--top-k",
+                "1",
+            ]
+        )
+        == 0
+    )
+    table = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [row["genre_1"] for row in table] == ["Drone", "Whistle"] and float(
+        table[0]["probability_1"]
+    ) > 0.5
+
+
+def test_missing_model_says_which_stage_to_run(tmp_path, capsys):
+    with pytest.raises(UserError, match=r"dvc repro train_crnn"):
+        load_model(tmp_path, "crnn")
+    with pytest.raises(UserError, match="no model has been chosen yet"):
+        load_model(tmp_path, "best")
+    assert main(["predict", "x.mp3", "--models-dir", str(tmp_path), "--model", "svm"]) == 2
+    assert "dvc repro train_svm" in capsys.readouterr().err
