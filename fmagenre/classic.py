@@ -30,6 +30,7 @@ from fmagenre.dataset import FeatureSplits, feature_splits
 from fmagenre.errors import UserError
 from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
 from fmagenre.params import Params, as_dict
+from fmagenre.reduction import kept_features, reduction_steps
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,14 @@ def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
     raise ValueError(f"unknown model {name!r}")
 
 
-def preprocessing(name: str, params: Params) -> list[tuple[str, Any]]:
-    """The steps before the estimator. Trees need no scaling; CatBoost handles NaN itself."""
+def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str, Any]]:
+    """The steps before the estimator: imputation (CatBoost handles NaN itself unless features
+    are reduced), the optional reduction of preprocess.*, and scaling for the SVM."""
+    reduce = reduction_steps(params.preprocess, params.train.seed, n_features)
     steps: list[tuple[str, Any]] = []
-    if name != "gbdt":
+    if name != "gbdt" or reduce:
         steps.append(("impute", SimpleImputer(strategy="median")))
+    steps.extend(reduce)
     if name == "svm":
         steps.append(("scale", StandardScaler()))
     return steps
@@ -109,8 +113,8 @@ def fit_candidate(
     name: str, hyper: dict[str, Any], data: FeatureSplits, params: Params
 ) -> Pipeline:
     """Fit preprocessing and estimator on the training split (CatBoost watches validation to stop)."""
-    steps = preprocessing(name, params)
     X_train, y_train = data.X["training"], data.y("training")
+    steps = preprocessing(name, params, X_train.shape[1])
     prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
     transform = prepared.transform if prepared is not None else (lambda X: X)
     estimator = make_estimator(name, hyper, params)
@@ -207,10 +211,14 @@ def train_and_evaluate(
     write_json(model_dir / "classes.json", data.classes)
     used = {
         "model": name,
-        "params": {name: as_dict(getattr(params, name)), "train": as_dict(params.train)},
+        "params": {
+            name: as_dict(getattr(params, name)),
+            "train": as_dict(params.train),
+            "preprocess": as_dict(params.preprocess),
+        },
         "chosen": result.hyper,
         "search": result.trials,
-        "features": data.columns if len(data.columns) != 518 else "FMA's 518 features",
+        "features_used": kept_features(result.pipeline, data.columns),
         # what predict must apply to a new file to get this model's input
         "input": {"audio": as_dict(params.audio), "features_source": params.features.source},
     }

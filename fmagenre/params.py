@@ -160,6 +160,25 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class PreprocessParams:
+    """Feature reduction inside every feature-based model's pipeline (fitted on training only)."""
+
+    method: Literal["none", "filter", "select_k", "pca"] = "none"
+    variance_threshold: Annotated[float, NonNegative] = (
+        0.0  # filter: drop features this (un)varying
+    )
+    correlation_threshold: Annotated[float, Range(gt=0, le=1)] = (
+        0.95  # filter: one of each pair above
+    )
+    k: Annotated[int, Range(ge=1, le=100_000)] = (
+        100  # select_k: features kept, by mutual information
+    )
+    pca_components: Annotated[float, Positive] = (
+        0.95  # pca: variance share (< 1) or component count
+    )
+
+
+@dataclass(frozen=True)
 class RFParams:
     """Random Forest; every combination of the listed values is a candidate, chosen on validation."""
 
@@ -227,6 +246,17 @@ class ModelParams:
 
 
 @dataclass(frozen=True)
+class AnalyzeParams:
+    """The analyze stage's figures."""
+
+    redundancy_threshold: Annotated[float, Range(gt=0, le=1)] = (
+        0.95  # |r| above which two features are redundant
+    )
+    top_features: Annotated[int, Range(ge=1, le=518)] = 20  # features shown by mutual information
+    seed: Annotated[int, NonNegative] = 2026
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -238,10 +268,12 @@ class Params:
     features: FeaturesParams = field(default_factory=FeaturesParams)
     spectrogram: SpectrogramParams = field(default_factory=SpectrogramParams)
     train: TrainParams = field(default_factory=TrainParams)
+    preprocess: PreprocessParams = field(default_factory=PreprocessParams)
     rf: RFParams = field(default_factory=RFParams)
     svm: SVMParams = field(default_factory=SVMParams)
     gbdt: GBDTParams = field(default_factory=GBDTParams)
     model: ModelParams = field(default_factory=ModelParams)
+    analyze: AnalyzeParams = field(default_factory=AnalyzeParams)
 
 
 # --------------------------------------------------------------------------------------
