@@ -195,3 +195,29 @@ def test_too_many_bad_tracks_fails_clearly_and_keeps_the_work(tmp_path, real_cli
     summary = run_decode(tracks, relaxed, **kwargs)
     assert summary["status"]["ok"] == 3  # every result came from the kept work
     assert (out / "audio").exists()
+
+
+def test_decode_output_is_the_same_on_every_backend(tmp_path, real_clips):
+    """The local pool and a real dask.distributed LocalCluster write the same bytes as one process."""
+    tracks = make_tracks(tmp_path, real_clips)
+    outputs = {}
+    for name, compute in {
+        "inline": {"workers": 1, "chunk_size": 4},
+        "pool": {"workers": 2, "chunk_size": 1},
+        "dask": {"backend": "dask", "workers": 2, "chunk_size": 2},
+    }.items():
+        params = parse_params(
+            {"audio": {"duration": 30.0}, "decode": {"max_bad_fraction": 0.6}, "compute": compute}
+        )
+        out = tmp_path / name
+        run_decode(
+            tracks,
+            params,
+            audio_out=out / "audio",
+            manifest_out=out / "manifest.parquet",
+            work_dir=out / "work",
+            progress=False,
+        )
+        outputs[name] = {p.name: p.read_bytes() for p in sorted((out / "audio").iterdir())}
+        outputs[name]["manifest"] = pd.read_parquet(out / "manifest.parquet").to_json()
+    assert outputs["pool"] == outputs["inline"] and outputs["dask"] == outputs["inline"]
