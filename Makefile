@@ -23,6 +23,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/dvc repro
+	@echo
+	@cat reports/leaderboard.md
+	@echo
+	@echo "Figures: reports/compare.png, reports/analysis.md; all plots: $(BIN)/dvc plots show"
+	@echo "Classify files: $(BIN)/python -m fmagenre predict data/fma/fma_synthetic/000"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -143,10 +143,10 @@ def draw_figure(
         f1 = [report["per_genre"].get(genre, {}).get("f1", 0.0) for genre in classes]
         bars.bar(x + (i - (len(reports) - 1) / 2) * width, f1, width, label=TITLES.get(name, name))
     bars.set_xticks(x, classes, rotation=35, ha="right")
-    bars.set_ylim(0, 1)
+    bars.set_ylim(0, 1.12)
     bars.set_ylabel("F1 on the test split")
     bars.set_title("Per-genre F1, every model")
-    bars.legend(loc="lower right", fontsize=8)
+    bars.legend(loc="upper center", ncol=len(reports), fontsize=8, frameon=False)
     bars.grid(axis="y", alpha=0.3)
 
     predictions = pd.read_csv(best_predictions)
