@@ -105,7 +105,7 @@ class RowStore:
         path = Path(path)
         meta_path = path / META_FILE
         if not meta_path.exists():
-            raise FileNotFoundError(f"{path} is not a row store (no {META_FILE})")
+            raise FileNotFoundError(2, f"{path} is not a row store (no {META_FILE})", str(path))
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         layout = StoreLayout(
             meta["rows"], tuple(meta["row_shape"]), meta["dtype"], meta["rows_per_shard"]
