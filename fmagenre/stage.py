@@ -32,7 +32,10 @@ def run_stage(name: str, body: Callable[[Params], None]) -> None:
     except FileNotFoundError as exc:
         # an input an earlier stage writes is missing (a stage run on its own, a deleted file)
         missing = exc.filename or str(exc)
-        print(f"[{name}] error: {missing} not found: run the stages before this one first (dvc repro {name})", file=sys.stderr)
+        print(
+            f"[{name}] error: {missing} not found: run the stages before this one first (dvc repro {name})",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"[{name}] interrupted: finished work is kept; run again to resume", file=sys.stderr)

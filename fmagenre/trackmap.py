@@ -407,7 +407,11 @@ def _run_chunks(
     """Yield chunk results as they finish, with at most 2 chunks per worker in flight."""
     queue = list(reversed(chunks))
     # Inline work runs at submit time: one at a time, so Ctrl-C never loses a computed chunk.
-    limit = 1 if isinstance(backend, InlineBackend) else 2 * backend.workers
+    # On workers, the first chunk runs alone: libraries that compile and cache code on first
+    # use (librosa's numba functions) then write their cache files from one process, not
+    # from several fresh workers at once, which can corrupt them (and segfault later runs).
+    full = 1 if isinstance(backend, InlineBackend) else 2 * backend.workers
+    limit = 1
     in_flight: dict[Any, Chunk] = {}
 
     def fill() -> None:
@@ -433,6 +437,7 @@ def _run_chunks(
                 queue.extend(reversed(resubmit))
                 result = _run_isolated(backend, track_fn, chunk, row_spec)
             yield result
+            limit = full
             fill()
             break  # re-enter as_completed with the refilled set
 

@@ -178,3 +178,14 @@ def test_missing_model_says_which_stage_to_run(tmp_path, capsys):
         load_model(tmp_path, "best")
     assert main(["predict", "x.mp3", "--models-dir", str(tmp_path), "--model", "svm"]) == 2
     assert "dvc repro train_svm" in capsys.readouterr().err
+
+
+def test_real_fma_clips_get_a_valid_distribution(models, real_clips):
+    predictions = predict_files(
+        list(real_clips), load_model(models, "rf"), workers=1, progress=False
+    )
+    for prediction in predictions:
+        assert prediction.status == "ok" and prediction.error == ""
+        values = np.array(list(prediction.probabilities.values()))
+        assert set(prediction.probabilities) == set(CLASSES)
+        assert np.all(values >= 0) and abs(values.sum() - 1) < 1e-6

@@ -11,14 +11,24 @@ from conftest import PROJECT
 
 def run_stage(module: str, cwd) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    return subprocess.run([sys.executable, "-m", module], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_missing_input_names_the_file_and_what_to_run(tmp_path):
     (tmp_path / "params.yaml").write_text("data:\n  subset: synthetic\n")
     result = run_stage("stages.decode", tmp_path)
     assert result.returncode == 2
-    assert "[decode] error: data/tracks.parquet not found: run the stages before this one first" in result.stderr
+    assert (
+        "[decode] error: data/tracks.parquet not found: run the stages before this one first"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -26,5 +36,8 @@ def test_a_bad_params_file_stops_every_stage_before_any_work(tmp_path):
     (tmp_path / "params.yaml").write_text("model:\n  lr: -1\n")
     for stage in ("fetch", "train_crnn", "compare"):
         result = run_stage(f"stages.{stage}", tmp_path)
-        assert result.returncode == 2 and "model.lr = -1 is not allowed (allowed: a number > 0 and <= 1)" in result.stderr
+        assert (
+            result.returncode == 2
+            and "model.lr = -1 is not allowed (allowed: a number > 0 and <= 1)" in result.stderr
+        )
         assert not (tmp_path / "data").exists()

@@ -1,0 +1,33 @@
+"""``python -m fmagenre warmup``: compile and cache librosa's numba code once, in one process.
+
+librosa compiles parts of itself with numba on first use and caches the machine code next
+to its sources. Several fresh processes writing that cache at once can corrupt it (later
+processes then crash with a segmentation fault), so `make install` runs this once, and on a
+Dask cluster each worker machine should too. The pipeline's own process pools start with a
+single worker for the same reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from fmagenre.features import compute_features
+    from fmagenre.features_reference import reference_features
+    from fmagenre.spectrograms import LogMelSettings, log_mel
+
+    began = time.perf_counter()
+    y = (0.1 * np.random.default_rng(0).standard_normal(22050 * 2)).astype(np.float32)
+    compute_features(y, 22050)
+    reference_features(y, 22050)
+    log_mel(y, LogMelSettings(22050, 2048, 512, 128, 0.0, 11025.0, -80.0))
+    print(f"numba code compiled and cached in {time.perf_counter() - began:.1f} s")
+    return 0
