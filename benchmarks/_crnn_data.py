@@ -7,18 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fmagenre.fma import SMALL_GENRES
 from fmagenre.store import RowStore
 
-GENRES = [
-    "Electronic",
-    "Experimental",
-    "Folk",
-    "Hip-Hop",
-    "Instrumental",
-    "International",
-    "Pop",
-    "Rock",
-]
+GENRES = sorted(SMALL_GENRES)
 
 
 def make_store(

@@ -37,7 +37,7 @@ from fmagenre.errors import UserError
 from fmagenre.native_stderr import captured
 from fmagenre.params import Params
 from fmagenre.store import RowStore
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_tracks
+from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
 
 log = logging.getLogger(__name__)
 
@@ -169,37 +169,21 @@ def run_decode(
             "inputs": inputs_fingerprint(items),
         },
     )
-    store_dir = work_dir / "audio"
-    if journal.resumed and store_dir.exists():
-        store = RowStore.open(store_dir, mode="r+")
-    else:
-        remove(store_dir)
-        store = RowStore.create(
-            store_dir,
-            len(items),
-            (settings.length,),
-            "int16",
-            ROWS_PER_SHARD,
-            attrs={
-                "sr": settings.sr,
-                "duration": settings.duration,
-                "crop": settings.crop,
-                "int16_scale": INT16_SCALE,
-            },
-        )
-
-    def keep(start: int, rows: Any) -> None:
-        store.write(start, rows)
-        store.flush()
-
     began = time.perf_counter()
-    records = map_tracks(
+    records, store = map_into_store(
         functools.partial(decode_track, settings=settings),
         items,
         compute=params.compute,
         journal=journal,
-        on_rows=keep,
+        name="audio",
         row_spec=RowSpec((settings.length,), "int16"),
+        rows_per_shard=ROWS_PER_SHARD,
+        attrs={
+            "sr": settings.sr,
+            "duration": settings.duration,
+            "crop": settings.crop,
+            "int16_scale": INT16_SCALE,
+        },
         desc="decode",
         progress=progress,
     )
@@ -219,7 +203,7 @@ def run_decode(
         )
     remove(audio_out)
     audio_out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(store_dir, audio_out)
+    os.replace(store.path, audio_out)
     write_parquet(manifest_out, manifest)
     finish(journal)
     return summary

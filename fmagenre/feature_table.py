@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmagenre.atomic import remove, write_parquet
+from fmagenre.atomic import write_parquet
 from fmagenre.audio_rows import AudioRow, read_audio, store_identity, usable_rows
 from fmagenre.errors import UserError
 from fmagenre.features import compute_features, feature_columns, read_official_features
 from fmagenre.params import Params
 from fmagenre.store import RowStore
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_tracks
+from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
 
 FORMAT_VERSION = 1
 
@@ -69,27 +69,15 @@ def run_features(
             "tracks": [item.track_id for item in items],
         },
     )
-    partial = work_dir / "rows"
-    if journal.resumed and partial.exists():
-        rows = RowStore.open(partial, mode="r+")
-    else:
-        remove(partial)
-        rows = RowStore.create(
-            partial, len(items), (len(columns),), "float32", rows_per_shard=65536
-        )
-
-    def keep(start: int, block: np.ndarray) -> None:
-        rows.write(start, block)
-        rows.flush()
-
     began = time.perf_counter()
-    records = map_tracks(
+    records, rows = map_into_store(
         functools.partial(features_track, settings=settings),
         items,
         compute=params.compute,
         journal=journal,
-        on_rows=keep,
+        name="rows",
         row_spec=RowSpec((len(columns),), "float32"),
+        rows_per_shard=65536,
         desc="features",
         progress=progress,
     )

@@ -26,7 +26,7 @@ from fmagenre.audio_rows import AudioRow, read_audio, store_identity, usable_row
 from fmagenre.errors import UserError
 from fmagenre.params import Params
 from fmagenre.store import RowStore
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_tracks
+from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
 
 ROWS_PER_SHARD = 1024  # 30 s clips at the defaults: 1292 x 128 x 2 B = 331 kB a row, 339 MB a shard
 INDEX_FILE = "index.parquet"
@@ -120,35 +120,20 @@ def run_spectrograms(
             "tracks": [item.track_id for item in items],
         },
     )
-    store_dir = work_dir / "store"
-    if journal.resumed and store_dir.exists():
-        store = RowStore.open(store_dir, mode="r+")
-    else:
-        remove(store_dir)
-        store = RowStore.create(
-            store_dir,
-            len(items),
-            shape,
-            "float16",
-            ROWS_PER_SHARD,
-            attrs={**dataclasses.asdict(settings), "axes": ["time", "mel"], "unit": "dB"},
-        )
-
-    def keep(start: int, rows: np.ndarray) -> None:
-        store.write(start, rows)
-        store.flush()
-
     began = time.perf_counter()
-    records = map_tracks(
+    records, store = map_into_store(
         functools.partial(spectrogram_track, settings=settings),
         items,
         compute=params.compute,
         journal=journal,
-        on_rows=keep,
+        name="store",
         row_spec=RowSpec(shape, "float16"),
+        rows_per_shard=ROWS_PER_SHARD,
+        attrs={**dataclasses.asdict(settings), "axes": ["time", "mel"], "unit": "dB"},
         desc="spectrograms",
         progress=progress,
     )
+    store_dir = store.path
     store.close()
     failed = [
         (item.track_id, record["error"])

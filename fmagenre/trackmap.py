@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from fmagenre.atomic import remove, write_json
 from fmagenre.params import ComputeParams
+from fmagenre.store import RowStore
 
 log = logging.getLogger(__name__)
 
@@ -471,3 +472,49 @@ def _run_isolated(
         if rows is not None and part.rows is not None:
             rows[i] = part.rows[0]
     return ChunkResult(chunk.index, chunk.start, records, rows, failed)
+
+
+def map_into_store(
+    track_fn: TrackFn,
+    items: Sequence[Any],
+    *,
+    compute: ComputeParams,
+    journal: Journal,
+    name: str,
+    row_spec: RowSpec,
+    rows_per_shard: int,
+    attrs: dict[str, Any] | None = None,
+    desc: str = "tracks",
+    progress: bool = True,
+) -> tuple[list[dict[str, Any]], RowStore]:
+    """map_tracks with each track's row written to row ``i`` of a RowStore.
+
+    The store lives in the journal's work folder (``journal.work_dir / name``), so it is
+    resumed together with the journal and started afresh with it. Returns the records and
+    the store (open for writing; the caller closes it and moves it into place).
+    """
+    store_dir = journal.work_dir / name
+    if journal.resumed and store_dir.exists():
+        store = RowStore.open(store_dir, mode="r+")
+    else:
+        remove(store_dir)
+        store = RowStore.create(
+            store_dir, len(items), row_spec.shape, row_spec.dtype, rows_per_shard, attrs=attrs
+        )
+
+    def keep(start: int, rows: np.ndarray) -> None:
+        store.write(start, rows)
+        store.flush()
+
+    records = map_tracks(
+        track_fn,
+        items,
+        compute=compute,
+        journal=journal,
+        on_rows=keep,
+        row_spec=row_spec,
+        desc=desc,
+        progress=progress,
+    )
+    store.flush()
+    return records, store

@@ -15,18 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fmagenre.fma import SMALL_GENRES
 from fmagenre.synth import instruments as ins
 
-GENRES = (
-    "Electronic",
-    "Experimental",
-    "Folk",
-    "Hip-Hop",
-    "Instrumental",
-    "International",
-    "Pop",
-    "Rock",
-)
+GENRES = tuple(SMALL_GENRES)  # fma_small's eight, alphabetical
 
 SCALES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
