@@ -10,6 +10,10 @@ STAMP := $(VENV)/.installed
 
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
+# dvc.yaml runs stages as `python -m stages.x`: put the venv first so that `python` is its own,
+# as `source .venv/bin/activate` does for an interactive shell.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
 .PHONY: install demo test test-fast bench lint clean-demo
 

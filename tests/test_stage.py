@@ -41,3 +41,17 @@ def test_a_bad_params_file_stops_every_stage_before_any_work(tmp_path):
             and "model.lr = -1 is not allowed (allowed: a number > 0 and <= 1)" in result.stderr
         )
         assert not (tmp_path / "data").exists()
+
+
+def test_a_python_without_the_project_environment_is_told_to_activate_it(tmp_path):
+    # -S leaves out site-packages: what DVC meets when `python` on the PATH is not the venv's
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "stages.fetch"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "is not installed for" in result.stderr and "source .venv/bin/activate" in result.stderr
+    assert "Traceback" not in result.stderr
