@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -281,6 +282,31 @@ class Params:
 # --------------------------------------------------------------------------------------
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but reading floats as YAML 1.2 (and DVC, via ruamel) does.
+
+    PyYAML follows YAML 1.1, where ``1e-3`` (no dot) is a string; DVC reads the same file
+    as the float 0.001. Params must mean the same thing to both.
+    """
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML text the way DVC does (YAML 1.2 numbers)."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_params(path: Path | str = PARAMS_FILE) -> Params:
     """Read and validate params.yaml; raise ParamsError with one line on any problem."""
     path = Path(path)
@@ -289,7 +315,7 @@ def load_params(path: Path | str = PARAMS_FILE) -> Params:
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the project root)") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -68,6 +68,18 @@ def test_integers_are_accepted_where_numbers_are_expected():
     assert parse_params({"audio": {"duration": 10}}).audio.duration == 10.0
 
 
+def test_exponent_floats_read_as_dvc_reads_them(tmp_path):
+    # PyYAML alone reads `1e-3` as a string; DVC (YAML 1.2) reads it as 0.001
+    written = tmp_path / "params.yaml"
+    written.write_text("model:\n  lr: 1e-3\n  l2: 5E-5\nsvm:\n  C: [1e1, 0.5]\n")
+    params = load_params(written)
+    assert params.model.lr == 0.001 and params.model.l2 == 5e-5
+    assert list(params.svm.C) == [10.0, 0.5]
+    written.write_text("data:\n  url_base: 1e-3\n")
+    with pytest.raises(ParamsError, match="data.url_base = 0.001 is not allowed"):
+        load_params(written)
+
+
 def test_load_params_reports_bad_yaml_and_missing_file(tmp_path):
     bad = tmp_path / "params.yaml"
     bad.write_text("audio: [unclosed\n")
