@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import zipfile
+
 import pandas as pd
 import pytest
 from loopback import serve
@@ -70,6 +74,23 @@ def test_checksum_mismatch_extracts_nothing(served_small, tmp_path):
     assert (
         not (tmp_path / "fma" / "fma_small").exists() and not (tmp_path / "tracks.parquet").exists()
     )
+
+
+def test_an_archive_with_a_path_traversal_entry_is_refused_whole(served_small, tmp_path):
+    served, checksums = served_small
+    evil = tmp_path / "evil_served"
+    shutil.copytree(served, evil)
+    with zipfile.ZipFile(evil / "fma_small.zip", "a") as bundle:
+        bundle.writestr("fma_small/../../escaped.txt", b"outside the extraction folder")
+    tampered = {
+        **checksums,
+        "fma_small.zip": hashlib.sha1((evil / "fma_small.zip").read_bytes()).hexdigest(),
+    }
+    with serve(evil) as (url, _), pytest.raises(UserError, match="unsafe entry"):
+        run_fetch(tmp_path / "run", url, tampered)
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert not (tmp_path / "run" / "fma" / "fma_small").exists()
+    assert not (tmp_path / "run" / "tracks.parquet").exists()
 
 
 def test_synthetic_subset_generates_instead_of_downloading(tmp_path):
