@@ -384,10 +384,12 @@ def _convert(value: Any, hint: Any) -> tuple[bool, Any]:
                 return True, converted
         return False, value
     if origin is list:
+        # one value stands for a list of one: `depth: 6` is `depth: [6]`
         (item_hint,) = get_args(hint)
-        if not isinstance(value, list) or not value:
+        listed = value if isinstance(value, list) else [value]
+        if not listed:
             return False, value
-        items = [_convert(item, item_hint) for item in value]
+        items = [_convert(item, item_hint) for item in listed]
         if not all(ok for ok, _ in items):
             return False, value
         return True, tuple(converted for _, converted in items)
@@ -418,7 +420,7 @@ def describe(hint: Any) -> str:
     if origin in (Union, types.UnionType):
         return " or ".join(describe(option) for option in get_args(hint))
     if origin is list:
-        return f"a non-empty list of ({describe(get_args(hint)[0])})"
+        return f"{describe(get_args(hint)[0])}, or a non-empty list of them"
     names = {
         type(None): "null",
         bool: "true or false",

@@ -1,5 +1,6 @@
 """The params loader: every bad value stops with one line naming the key and what is allowed."""
 
+import difflib
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,35 @@ def test_project_params_file_is_valid_and_complete():
     # every section of the schema is spelled out in the project's file, so DVC can track it
     assert set(raw) == {f for f in Params.__dataclass_fields__}
     assert params.audio.sr == raw["audio"]["sr"]
+
+
+@pytest.mark.parametrize(
+    "override", ["model.lr=0.003", "svm.C=[0.5]", "rf.n_estimators=100", "gbdt.depth=4"]
+)
+def test_dvc_set_param_changes_only_the_line_it_sets(tmp_path, override):
+    # `dvc exp run -S` rewrites params.yaml with its own YAML writer; the project's layout is
+    # one that writer keeps, so an experiment's diff is the changed value and nothing else
+    from dvc.utils.hydra import apply_overrides
+
+    copy = tmp_path / "params.yaml"
+    copy.write_text((PROJECT / "params.yaml").read_text())
+    apply_overrides(copy, [override])
+    before = (PROJECT / "params.yaml").read_text().splitlines()
+    after = copy.read_text().splitlines()
+    added = [line[2:] for line in difflib.ndiff(before, after) if line.startswith("+ ")]
+    removed = [line[2:] for line in difflib.ndiff(before, after) if line.startswith("- ")]
+    key, value = override.split(".")[1].split("=")
+    assert len(added) == 1 and value.strip("[]") in added[0], added
+    # what went is the old value only: its line or its list items, no comment, no blank line
+    assert all(line.lstrip().startswith((f"{key}:", "- ")) for line in removed), removed
+    assert load_params(copy) != load_params(PROJECT / "params.yaml")
+
+
+def test_one_value_stands_for_a_list_of_one():
+    params = parse_params({"gbdt": {"depth": 4}, "rf": {"max_depth": None}})
+    assert params.gbdt.depth == (4,) and params.rf.max_depth == (None,)
+    with pytest.raises(ParamsError, match="an integer >= 1 and <= 16, or a non-empty list of them"):
+        parse_params({"gbdt": {"depth": [4, 0]}})
 
 
 def test_missing_keys_take_defaults():
