@@ -20,15 +20,14 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fmagenre.atomic import atomic_path, write_json
-from fmagenre.dataset import FeatureSplits, feature_splits
+from fmagenre.dataset import FeatureSplits, feature_splits, require_trainable
 from fmagenre.errors import UserError
-from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.evaluation import macro_f1, model_report, predictions_table, write_model_outputs
 from fmagenre.params import Params, as_dict
 from fmagenre.reduction import kept_features, reduction_steps
 
@@ -93,7 +92,9 @@ def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str,
     reduce = reduction_steps(params.preprocess, params.train.seed, n_features)
     steps: list[tuple[str, Any]] = []
     if name != "gbdt" or reduce:
-        steps.append(("impute", SimpleImputer(strategy="median")))
+        # keep_empty_features: a column with no value in training (possible in FMA's
+        # features.csv) stays a column, so the kept-feature names still line up
+        steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
     steps.extend(reduce)
     if name == "svm":
         steps.append(("scale", StandardScaler()))
@@ -149,10 +150,9 @@ def search(name: str, data: FeatureSplits, params: Params) -> SearchResult:
         started = time.perf_counter()
         pipeline = fit_candidate(name, hyper, data, params)
         seconds = time.perf_counter() - started
-        predicted = pipeline.predict(data.X["validation"]).reshape(-1).astype(np.int64)
-        score = float(
-            skm.f1_score(data.y("validation"), predicted, average="macro", zero_division=0)
-        )
+        # scored exactly as the report scores it: argmax of the class probabilities
+        proba = predict_proba(pipeline, data.X["validation"], len(data.classes))
+        score = macro_f1(data.y("validation"), proba.argmax(axis=1))
         trial = {
             "hyperparameters": hyper,
             "validation_macro_f1": round(score, 5),
@@ -172,6 +172,8 @@ def search(name: str, data: FeatureSplits, params: Params) -> SearchResult:
 
 def predict_proba(pipeline: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Probabilities over all classes, in class-index order (a model may not have seen every class)."""
+    if len(X) == 0:  # e.g. a subset whose test split has no usable track
+        return np.zeros((0, n_classes))
     proba = pipeline.predict_proba(X)
     seen = np.asarray(pipeline.classes_, dtype=np.int64)
     if len(seen) == n_classes and np.array_equal(seen, np.arange(n_classes)):
@@ -193,11 +195,7 @@ def train_and_evaluate(
 ) -> dict[str, Any]:
     """Search, fit, save the model and write its metrics and test predictions; return the report."""
     data = feature_splits(features, tracks, manifest)
-    for split in ("training", "validation"):
-        if len(data.X[split]) == 0:
-            raise UserError(
-                f"{name}: the {split} split has no usable tracks ({data.labelled.counts})"
-            )
+    require_trainable(name, data.labelled)
     result = search(name, data, params)
     n_classes = len(data.classes)
     validation = predict_proba(result.pipeline, data.X["validation"], n_classes)
@@ -220,7 +218,11 @@ def train_and_evaluate(
         "search": result.trials,
         "features_used": kept_features(result.pipeline, data.columns),
         # what predict must apply to a new file to get this model's input
-        "input": {"audio": as_dict(params.audio), "features_source": params.features.source},
+        "input": {
+            "audio": as_dict(params.audio),
+            "min_seconds": params.decode.min_seconds,
+            "features_source": params.features.source,
+        },
     }
     write_json(model_dir / "params.json", json.loads(json.dumps(used, default=str)))
     report = model_report(

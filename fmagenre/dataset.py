@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fmagenre.errors import UserError
 from fmagenre.fma import SPLITS
 
 
@@ -72,6 +73,21 @@ def labelled_splits(
             "genre_not_in_training": int((in_split & usable & has_input & ~known).sum()),
         }
     return LabelledSplits(classes, splits, counts)
+
+
+def require_trainable(model: str, labelled: LabelledSplits) -> None:
+    """Stop with one line when the data cannot train or select a classifier (the test split
+    may be empty: it is only reported)."""
+    for split in ("training", "validation"):
+        if len(labelled.splits[split].labels) == 0:
+            raise UserError(
+                f"{model}: the {split} split has no usable tracks (counts: {labelled.counts})"
+            )
+    if len(labelled.classes) < 2:
+        raise UserError(
+            f"{model}: the training split has usable tracks of {len(labelled.classes)} genre "
+            f"({', '.join(labelled.classes)}); a classifier needs at least 2"
+        )
 
 
 @dataclass

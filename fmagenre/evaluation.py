@@ -19,6 +19,13 @@ from fmagenre.atomic import atomic_path, write_json
 DIGITS = 5
 
 
+def macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro-F1 over the genres present in the split: the one definition that the model
+    search optimises, the metrics report and compare ranks by."""
+    present = np.unique(y_true)
+    return float(skm.f1_score(y_true, predicted, labels=present, average="macro", zero_division=0))
+
+
 def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro-F1, log loss and top-2 accuracy of one split."""
     if len(y_true) == 0:
@@ -45,12 +52,7 @@ def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict
             ),
             DIGITS,
         ),
-        "macro_f1": round(
-            float(
-                skm.f1_score(y_true, predicted, labels=present, average="macro", zero_division=0)
-            ),
-            DIGITS,
-        ),
+        "macro_f1": round(macro_f1(y_true, predicted), DIGITS),
         "log_loss": round(float(skm.log_loss(y_true, clipped, labels=labels)), DIGITS),
         "top2_accuracy": round(
             float(np.mean([t in row for t, row in zip(y_true, top2, strict=True)])), DIGITS
@@ -61,10 +63,14 @@ def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict
 def per_genre(
     y_true: np.ndarray, proba: np.ndarray, classes: list[str]
 ) -> dict[str, dict[str, float]]:
-    predicted = proba.argmax(axis=1)
-    precision, recall, f1, support = skm.precision_recall_fscore_support(
-        y_true, predicted, labels=np.arange(len(classes)), zero_division=0
-    )
+    if len(y_true) == 0:  # an empty split: nothing to score, every genre has support 0
+        zeros = np.zeros(len(classes))
+        precision = recall = f1 = support = zeros
+    else:
+        predicted = proba.argmax(axis=1)
+        precision, recall, f1, support = skm.precision_recall_fscore_support(
+            y_true, predicted, labels=np.arange(len(classes)), zero_division=0
+        )
     return {
         genre: {
             "precision": round(float(p), DIGITS),

@@ -11,6 +11,7 @@ import pytest
 
 from fmagenre.classic import candidates, predict_proba, train_and_evaluate
 from fmagenre.dataset import feature_splits, labelled_splits
+from fmagenre.errors import UserError
 from fmagenre.fma import SMALL_GENRES
 from fmagenre.params import parse_params
 
@@ -192,3 +193,55 @@ def test_exclusions_are_counted_per_split(data):
     assert labelled.counts["excluded"]["test"]["no_model_input"] == 2
     assert labelled.counts["excluded"]["validation"]["genre_not_in_training"] == 1
     assert labelled.counts["test"] == (tracks["split"] == "test").sum() - 2
+
+
+def test_the_search_scores_candidates_as_the_report_scores_the_model(tmp_path):
+    """With a genre absent from validation, a model may still predict it there; the search
+    must rank candidates by the same macro-F1 (over the genres present) that the report
+    and compare use, or it could pick a candidate that is not the best by that number."""
+    features, tracks = fabricate(per_genre=120, seed=3)
+    moved = tracks.copy()
+    moved.loc[(moved["genre_top"] == "Rock") & (moved["split"] == "validation"), "split"] = (
+        "training"
+    )
+    # half the Pop training tracks labelled Rock: the model then predicts Rock for some of
+    # the Pop tracks of validation, where Rock is absent
+    pop_training = moved.index[(moved["genre_top"] == "Pop") & (moved["split"] == "training")]
+    moved.loc[pop_training[::2], "genre_top"] = "Rock"
+    report = train("rf", features, moved, tmp_path)
+    used = json.loads((tmp_path / "models" / "rf" / "params.json").read_text())
+    chosen = next(t for t in used["search"] if t["hyperparameters"] == used["chosen"])
+    assert report["per_genre"]["Rock"]["support"] > 0  # Rock is still in test
+    assert chosen["validation_macro_f1"] == pytest.approx(
+        report["validation"]["macro_f1"], abs=1e-5
+    )
+    assert max(t["validation_macro_f1"] for t in used["search"]) == chosen["validation_macro_f1"]
+
+
+def test_an_empty_test_split_is_reported_as_such(data, tmp_path):
+    features, tracks = data
+    no_test = tracks.assign(split=tracks["split"].replace({"test": "training"}))
+    report = train("rf", features, no_test, tmp_path)
+    assert report["counts"]["test"] == 0 and report["test"]["accuracy"] is None
+    assert report["validation"]["macro_f1"] > 0.6
+    assert all(genre["support"] == 0 for genre in report["per_genre"].values())
+    assert len(pd.read_csv(tmp_path / "metrics" / "rf" / "predictions.csv")) == 0
+
+
+def test_one_training_genre_is_a_clear_error(data, tmp_path):
+    features, tracks = data
+    one_genre = tracks[tracks["genre_top"] == "Folk"]
+    with pytest.raises(
+        UserError, match="usable tracks of 1 genre .Folk.; a classifier needs at least 2"
+    ):
+        train("rf", features, one_genre, tmp_path)
+
+
+def test_a_feature_without_any_value_keeps_the_feature_names_aligned(data, tmp_path):
+    features, tracks = data
+    holey = features.copy()
+    holey["f.mean.03"] = np.nan  # e.g. a column FMA's features.csv leaves empty
+    report = train("svm", holey, tracks, tmp_path, preprocess={"method": "select_k", "k": 10})
+    used = json.loads((tmp_path / "models" / "svm" / "params.json").read_text())
+    assert report["test"]["accuracy"] > 0.5
+    assert len(used["features_used"]) == 10 and "f.mean.03" not in used["features_used"]

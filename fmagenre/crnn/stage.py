@@ -83,6 +83,7 @@ def train_crnn(
             # what predict must apply to a new file to get this model's input
             "input": {
                 "audio": as_dict(params.audio),
+                "min_seconds": params.decode.min_seconds,
                 "spectrogram": {
                     k: store_attrs[k]
                     for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmagenre.dataset import labelled_splits
+from fmagenre.dataset import labelled_splits, require_trainable
 from fmagenre.params import Params
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def assemble(
     """Labels and split from the tracks table (as for every model), rows from the spectrogram index."""
     usable = index.loc[index["ok"].astype(bool)]
     labelled = labelled_splits(tracks, usable["track_id"], manifest)
+    require_trainable("crnn", labelled)
     row_of = usable.set_index("track_id")["row"]
     splits = {
         name: SplitRows(row_of.loc[part.track_ids].to_numpy(np.int64), part.labels, part.track_ids)
