@@ -22,7 +22,7 @@ import numpy as np
 from fmagenre.audio import from_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
 from fmagenre.errors import UserError
-from fmagenre.params import ComputeParams
+from fmagenre.params import ComputeParams, DecodeParams
 from fmagenre.trackmap import Journal, RowSpec, TrackOutput, map_tracks
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class InputRecipe:
     kind: str  # "features" or "log_mel"
     audio: DecodeSettings
     spectrogram: dict[str, Any] | None = None
+    # a file with less real audio than this is not classified: training left such tracks out
+    min_seconds: float = DecodeParams().min_seconds
 
 
 @dataclass
@@ -93,13 +95,14 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
         )
     audio = used["input"]["audio"]
     settings = DecodeSettings(int(audio["sr"]), float(audio["duration"]), str(audio["crop"]))
+    min_seconds = float(used["input"].get("min_seconds", DecodeParams().min_seconds))
     classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
     notes = []
     if name == "crnn":
         from fmagenre.native_stderr import import_keras
 
         model = import_keras().models.load_model(model_file)
-        recipe = InputRecipe("log_mel", settings, used["input"]["spectrogram"])
+        recipe = InputRecipe("log_mel", settings, used["input"]["spectrogram"], min_seconds)
         return LoadedModel(name, classes, recipe, model, crop_frames=int(used["crop_frames"]))
     import joblib
 
@@ -109,7 +112,11 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
             "pipeline computes, which can differ slightly"
         )
     return LoadedModel(
-        name, classes, InputRecipe("features", settings), joblib.load(model_file), notes=notes
+        name,
+        classes,
+        InputRecipe("features", settings, min_seconds=min_seconds),
+        joblib.load(model_file),
+        notes=notes,
     )
 
 
@@ -141,6 +148,17 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
     if decoded.row is None or record["status"] == "silent":
         return TrackOutput(
             {**record, "error": record["error"] or "the file holds no audible audio"}, None
+        )
+    if record["seconds"] < recipe.min_seconds:
+        # the decode stage marks such a track unusable, so no model ever learnt from one
+        return TrackOutput(
+            {
+                **record,
+                "status": "too_short",
+                "error": f"only {record['seconds']:.1f} s of audio; the model needs at least "
+                f"{recipe.min_seconds:g} s (decode.min_seconds)",
+            },
+            None,
         )
     samples = from_int16(decoded.row)
     if recipe.kind == "features":

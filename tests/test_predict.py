@@ -59,6 +59,7 @@ def models(tmp_path_factory):
             {
                 "input": {
                     "audio": {"sr": SR, "duration": 3.0, "crop": "center"},
+                    "min_seconds": 2.0,
                     "features_source": "computed",
                 }
             }
@@ -83,6 +84,7 @@ def inbox(tmp_path):
         subtype="VORBIS",
     )
     (tmp_path / "b" / "broken.mp3").write_bytes(b"nothing here")
+    sf.write(tmp_path / "b" / "blip.wav", sound("Whistle", 1.5, 22050, 95), 22050)
     write_mp3(tmp_path / "b" / "silence.mp3", np.zeros(3 * 44100, np.float32), 44100)
     (tmp_path / "b" / "notes.txt").write_text("not audio")
     return tmp_path
@@ -93,6 +95,7 @@ def test_files_and_folders_are_classified_with_errors_per_file(models, inbox):
     assert [f.name for f in files] == [
         "drone.mp3",
         "whistle.wav",
+        "blip.wav",
         "broken.mp3",
         "hiss.flac",
         "drone.ogg",
@@ -109,6 +112,10 @@ def test_files_and_folders_are_classified_with_errors_per_file(models, inbox):
     assert (
         "only 2.5 s of audio" in predictions["whistle.wav"].note
     )  # shorter than the 3 s the model expects
+    # below the model's decode.min_seconds: training never saw such a clip, so no guess
+    assert predictions["blip.wav"].probabilities is None and predictions["blip.wav"].error == (
+        "only 1.5 s of audio; the model needs at least 2 s (decode.min_seconds)"
+    )
     assert (
         predictions["broken.mp3"].probabilities is None
         and "not a readable audio file" in predictions["broken.mp3"].error
