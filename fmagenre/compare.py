@@ -54,6 +54,8 @@ def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 "train_seconds": report["train_seconds"],
                 "predict_ms_per_track": report["predict_ms_per_track"],
                 "model_megabytes": round(report["model_bytes"] / 1e6, 2),
+                "validation_tracks": report["counts"].get("validation"),
+                "test_tracks": report["counts"].get("test"),
                 "_order": rank_key,
             }
         )
@@ -61,6 +63,19 @@ def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         del row["_order"]
     return rows
+
+
+def _cell(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def same_tracks(rows: list[dict[str, Any]]) -> bool:
+    """Whether every model was scored on as many validation and test tracks.
+
+    Models lose tracks their own input lacks (a features row, a spectrogram); when those
+    differ, the ranking compares scores on different tracks, which compare must say.
+    """
+    return len({(row["validation_tracks"], row["test_tracks"]) for row in rows}) == 1
 
 
 def leaderboard_markdown(rows: list[dict[str, Any]], best: str) -> str:
@@ -74,10 +89,25 @@ def leaderboard_markdown(rows: list[dict[str, Any]], best: str) -> str:
     ]
     for row in rows:
         mark = " **(best)**" if row["model"] == best else ""
-        lines.append(
-            f"| {row['title']}{mark} | {row['validation_macro_f1']:.3f} | {row['test_accuracy']:.3f} | "
-            f"{row['test_macro_f1']:.3f} | {row['test_top2_accuracy']:.3f} | {row['train_seconds']:.1f} | {row['model_megabytes']:.2f} |"
-        )
+        cells = [
+            f"{row['title']}{mark}",
+            _cell(row["validation_macro_f1"], 3),
+            _cell(row["test_accuracy"], 3),
+            _cell(row["test_macro_f1"], 3),
+            _cell(row["test_top2_accuracy"], 3),
+            _cell(row["train_seconds"], 1),
+            _cell(row["model_megabytes"], 2),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if not same_tracks(rows):
+        lines += [
+            "",
+            "Note: the models were scored on different numbers of tracks (validation/test: "
+            + ", ".join(
+                f"{row['title']} {row['validation_tracks']}/{row['test_tracks']}" for row in rows
+            )
+            + "), because some tracks lack one model's input; see each model's counts.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -93,9 +123,15 @@ def compare(
     rows = leaderboard(reports)
     best = rows[0]["model"]
     # one block per model, so `dvc metrics show metrics/compare.json` is the leaderboard in one row
+    if not same_tracks(rows):
+        log.warning(
+            "the models were scored on different numbers of validation/test tracks: %s",
+            ", ".join(f"{r['model']} {r['validation_tracks']}/{r['test_tracks']}" for r in rows),
+        )
     summary = {
         "best": best,
         "chosen_by": "validation macro_f1",
+        "same_tracks": same_tracks(rows),
         "models": {
             row["model"]: {
                 "rank": rank,
@@ -116,10 +152,10 @@ def compare(
     )
     draw_figure(reports, best, Path(metrics_dir) / best / "predictions.csv", figure)
     log.info(
-        "best model by validation macro-F1: %s (%.3f); its test accuracy %.3f",
+        "best model by validation macro-F1: %s (%.3f); its test accuracy %s",
         best,
         rows[0]["validation_macro_f1"],
-        rows[0]["test_accuracy"],
+        _cell(rows[0]["test_accuracy"], 3),
     )
     return summary
 

@@ -15,7 +15,14 @@ from fmagenre.evaluation import model_report, predictions_table, write_model_out
 CLASSES = ["Folk", "Pop", "Rock"]
 
 
-def fake_model(metrics_dir, name, validation_right: int, test_right: int, seconds: float = 1.0):
+def fake_model(
+    metrics_dir,
+    name,
+    validation_right: int,
+    test_right: int,
+    seconds: float = 1.0,
+    counts: dict | None = None,
+):
     """Write a model's outputs whose validation and test accuracy are set by how many it gets right."""
     rng = np.random.default_rng(len(name))
     y = np.arange(30) % 3
@@ -34,7 +41,7 @@ def fake_model(metrics_dir, name, validation_right: int, test_right: int, second
         train_seconds=seconds,
         predict_ms_per_track=0.5,
         model_bytes=1000,
-        counts={"test": 30},
+        counts=counts or {"training": 60, "validation": 30, "test": 30},
     )
     write_model_outputs(
         metrics_dir,
@@ -86,3 +93,28 @@ def test_predictions_table_matches_the_dvc_confusion_plot(tmp_path):
     fake_model(tmp_path / "metrics", "rf", 27, 18)
     table = pd.read_csv(tmp_path / "metrics" / "rf" / "predictions.csv")
     assert {"actual", "predicted"} <= set(table.columns) and set(table["actual"]) == set(CLASSES)
+
+
+def test_models_scored_on_different_tracks_are_flagged(tmp_path):
+    fake_model(tmp_path / "metrics", "rf", 27, 18)
+    fake_model(
+        tmp_path / "metrics", "crnn", 25, 20, counts={"training": 60, "validation": 28, "test": 30}
+    )
+    summary = run(tmp_path)
+    assert summary["same_tracks"] is False
+    assert summary["models"]["crnn"]["validation_tracks"] == 28
+    note = (tmp_path / "reports" / "leaderboard.md").read_text()
+    assert "scored on different numbers of tracks" in note and "CRNN 28/30" in note
+
+
+def test_a_model_without_test_tracks_is_listed_as_n_a(tmp_path):
+    fake_model(tmp_path / "metrics", "rf", 27, 18)
+    report = json.loads((tmp_path / "metrics" / "rf.json").read_text())
+    report["test"] = dict.fromkeys(report["test"])  # what an empty test split reports
+    (tmp_path / "metrics" / "rf.json").write_text(json.dumps(report))
+    summary = run(tmp_path)
+    assert summary["best"] == "rf" and summary["models"]["rf"]["test_accuracy"] is None
+    assert (
+        "| Random Forest **(best)** | 0.900 | n/a | n/a | n/a |"
+        in (tmp_path / "reports" / "leaderboard.md").read_text()
+    )
