@@ -201,10 +201,12 @@ def run_decode(
             "(status and error per track). If the data is right, raise decode.max_bad_fraction "
             "and run again: the decoded audio is kept and nothing is decoded twice."
         )
+    # The manifest first: once the store leaves the work folder, only finish() may follow,
+    # and a run stopped before it finds its store gone and decodes afresh (map_into_store).
+    write_parquet(manifest_out, manifest)
     remove(audio_out)
     audio_out.parent.mkdir(parents=True, exist_ok=True)
     os.replace(store.path, audio_out)
-    write_parquet(manifest_out, manifest)
     finish(journal)
     return summary
 

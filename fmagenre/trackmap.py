@@ -292,6 +292,13 @@ class Journal:
     def resumed(self) -> bool:
         return bool(self.done)
 
+    def discard(self) -> None:
+        """Forget every finished chunk (keeping the fingerprint): for when the rows they
+        vouch for are gone, so those tracks are redone rather than trusted as zeros."""
+        remove(self.work_dir / JOURNAL_DIR)
+        (self.work_dir / JOURNAL_DIR).mkdir(parents=True)
+        self.done.clear()
+
     def record(self, result: ChunkResult) -> None:
         """Mark a chunk finished. Call only after its rows are durable."""
         write_json(
@@ -494,9 +501,11 @@ def map_into_store(
     the store (open for writing; the caller closes it and moves it into place).
     """
     store_dir = journal.work_dir / name
-    if journal.resumed and store_dir.exists():
-        store = RowStore.open(store_dir, mode="r+")
-    else:
+    store = _resumable_store(store_dir, len(items), row_spec) if journal.resumed else None
+    if journal.resumed and store is None:
+        log.warning("the interrupted run's rows are gone from %s: starting over", store_dir)
+        journal.discard()
+    if store is None:
         remove(store_dir)
         store = RowStore.create(
             store_dir, len(items), row_spec.shape, row_spec.dtype, rows_per_shard, attrs=attrs
@@ -518,3 +527,23 @@ def map_into_store(
     )
     store.flush()
     return records, store
+
+
+def _resumable_store(store_dir: Path, rows: int, row_spec: RowSpec) -> RowStore | None:
+    """The interrupted run's store, or None when it is missing, unreadable or of another
+    layout (a run stopped after moving it out, or a damaged folder)."""
+    try:
+        # read-only first: mapping a short shard read-write would silently extend it with zeros
+        with RowStore.open(store_dir, mode="r") as store:
+            layout = store.layout
+            if (layout.rows, layout.row_shape, np.dtype(layout.dtype)) != (
+                rows,
+                tuple(row_spec.shape),
+                np.dtype(row_spec.dtype),
+            ):
+                return None
+            for shard in range(layout.shard_count if rows else 0):
+                store.read(shard * layout.rows_per_shard)  # maps the shard: checks it is whole
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return RowStore.open(store_dir, mode="r+")

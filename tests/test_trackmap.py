@@ -12,6 +12,7 @@ from fmagenre.trackmap import (
     Journal,
     RowSpec,
     TrackOutput,
+    map_into_store,
     map_tracks,
     pending_chunks,
 )
@@ -151,3 +152,38 @@ def test_pending_chunks_skip_covered_positions():
         (4, ["e", "f", "g"]),
         (7, ["h"]),
     ]
+
+
+@pytest.mark.parametrize("damage", ["none", "store_moved_out", "shard_truncated"])
+def test_a_resumed_journal_without_its_store_starts_afresh(tmp_path, damage):
+    """A complete journal whose rows are gone (the run stopped after moving its store out,
+    before finish) must redo the tracks, not hand back a zero-filled store marked done."""
+    items = list(range(6))
+
+    def into_store(fn):
+        journal = Journal.open(tmp_path / "work", {"test": 1})
+        return map_into_store(
+            fn,
+            items,
+            compute=compute(workers=1, chunk_size=4),
+            journal=journal,
+            name="rows",
+            row_spec=ROW,
+            rows_per_shard=4,
+            progress=False,
+        )
+
+    _, store = into_store(square)
+    store.close()
+    if damage == "store_moved_out":
+        os.replace(store.path, tmp_path / "moved")
+    elif damage == "shard_truncated":
+        shard = store.path / "shard-00001.npy"
+        shard.write_bytes(shard.read_bytes()[:-8])
+    again = Interrupt()
+    records, store = into_store(again)
+    assert again.calls == ([] if damage == "none" else items)
+    assert [r["item"] for r in records] == items
+    np.testing.assert_array_equal(store.read(5), 2.5)
+    np.testing.assert_array_equal(store.read(1), 0.5)
+    store.close()
