@@ -62,3 +62,28 @@ def test_read_copy_reads_rows_without_memory_maps(tmp_path):
     np.testing.assert_array_equal(reader.read_copy(1), data[1])
     assert not reader._shards  # no shard was memory-mapped
     reader.close()
+
+
+def test_a_store_the_disk_cannot_hold_is_refused_before_writing(tmp_path, monkeypatch):
+    """Sparse shards on a full disk would end in SIGBUS mid-run: refuse up front instead."""
+    import shutil
+    from collections import namedtuple
+
+    from fmagenre.errors import UserError
+
+    usage = namedtuple("usage", "total used free")
+    asked = []
+
+    def small_disk(folder):
+        asked.append(folder)
+        return usage(1 << 30, (1 << 30) - (3 << 20), 3 << 20)  # 3 MiB free
+
+    monkeypatch.setattr(shutil, "disk_usage", small_disk)
+    target = tmp_path / "new" / "audio"
+    with pytest.raises(UserError) as info:  # 8 rows of 1 MiB: 8 MiB
+        RowStore.create(target, rows=8, row_shape=(1 << 19,), dtype="int16", rows_per_shard=2)
+    message = str(info.value)
+    assert str(target) in message and "0.01 GiB" in message and "0.00 GiB are free" in message
+    assert asked == [tmp_path] and not target.exists()  # the existing parent was asked
+    store = RowStore.create(target, rows=2, row_shape=(1 << 19,), dtype="int16", rows_per_shard=2)
+    assert len(store) == 2  # 2 MiB fits in 3 MiB
