@@ -82,9 +82,22 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
             audio_file.seek(start)
         # a little beyond the clip, so the resampler's filter sees real context at the end
         margin = int(RESAMPLE_MARGIN * source_sr) if source_sr != sr else 0
-        decoded, error = _read_frames(
-            audio_file, wanted + margin, channels, int(BLOCK_SECONDS * source_sr)
-        )
+        block = int(BLOCK_SECONDS * source_sr)
+        decoded, error = _read_frames(audio_file, wanted + margin, channels, block)
+        audio_end = None  # where the audio really ends, when the header promised more
+        if start > 0 and len(decoded) < wanted:
+            # A truncated file's header still counts the full length, so the seek landed near
+            # or past the real end: step back until audio comes, then take the clip that ends
+            # where the audio does.
+            while len(decoded) == 0 and start > 0:
+                start = max(0, start - wanted)
+                audio_file.seek(start)
+                decoded, error = _read_frames(audio_file, wanted + margin, channels, block)
+            audio_end = start + len(decoded)
+            if start > 0 and len(decoded) < wanted:
+                start = max(0, audio_end - wanted)
+                audio_file.seek(start)
+                decoded, error = _read_frames(audio_file, wanted + margin, channels, block)
     if len(decoded) == 0:
         raise NoAudioError(error or "the file holds no audio frames")
     mono = _mix_to_mono(decoded)
@@ -94,9 +107,12 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
     read_to = start + len(decoded)
     # Reading is the truth when the file ended or broke early; when we stopped because we
     # had enough, the header's frame count is the best estimate of the rest.
-    source_seconds = (
-        max(total, read_to) if len(decoded) >= wanted and not error else read_to
-    ) / source_sr
+    if audio_end is not None:
+        source_seconds = max(audio_end, read_to) / source_sr
+    else:
+        source_seconds = (
+            max(total, read_to) if len(decoded) >= wanted and not error else read_to
+        ) / source_sr
     return DecodedClip(samples, source_sr, channels, source_seconds, error)
 
 
