@@ -1,14 +1,14 @@
 """Reading decoded audio back, for the stages that start from it (features, spectrograms).
 
-Workers open the audio store once per process and read single rows from its memory maps, so
-a chunk ships only row numbers, never audio, to a worker (local or on a cluster).
+Workers open the audio store once per process and read single rows from it with plain file
+reads, so a chunk ships only row numbers, never audio, to a worker (local or on a cluster).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,11 @@ import numpy as np
 import pandas as pd
 
 from fmagenre.audio import from_int16
-from fmagenre.store import RowStore
+from fmagenre.store import META_FILE, RowStore
+
+OPEN_STORES = 4
+_open_stores: dict[str, tuple[tuple[int, int, int], RowStore]] = {}
+_open_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -28,14 +32,30 @@ class AudioRow:
     store: str  # absolute path of the audio store
 
 
-@functools.lru_cache(maxsize=4)
 def _open(store: str) -> RowStore:
-    return RowStore.open(store)
+    """The store at ``store``, opened once per process, and again once decode has replaced it:
+    a long-lived Dask worker outlives a decode rerun. A replaced store is closed, so its
+    deleted shards do not stay allocated on disk behind this process's open files."""
+    meta = os.stat(os.path.join(store, META_FILE))
+    state = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+    with _open_lock:
+        cached = _open_stores.pop(store, None)
+        if cached is not None and cached[0] == state:
+            _open_stores[store] = cached
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+        while len(_open_stores) >= OPEN_STORES:
+            _open_stores.pop(next(iter(_open_stores)))[1].close()
+        opened = RowStore.open(store)
+        _open_stores[store] = (state, opened)
+        return opened
 
 
 def read_audio(item: AudioRow) -> np.ndarray:
-    """The track's canonical float32 samples."""
-    return from_int16(_open(item.store).read(item.row))
+    """The track's canonical float32 samples (a plain read: memory-mapped rows would stay in
+    the worker's resident memory and grow it to the size of the store)."""
+    return from_int16(_open(item.store).read_copy(item.row))
 
 
 def usable_rows(manifest: pd.DataFrame, store: Path) -> list[AudioRow]:
