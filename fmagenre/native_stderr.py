@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 
 TENSORFLOW_NOISE = re.compile(
@@ -21,28 +22,34 @@ TENSORFLOW_NOISE = re.compile(
     r"Could not find cuda drivers|failed call to cuInit|generator_dataset_op"
 )
 
+# fd 2 belongs to the whole process: captures from several threads (a Dask worker with
+# nthreads > 1) must take turns, or one restores fd 2 to another's deleted temporary file
+# and notes land with the wrong track. Re-entrant, so a capture may nest inside another.
+_capture_lock = threading.RLock()
+
 
 @contextlib.contextmanager
 def captured() -> Iterator[list[str]]:
     """Collect, as lines, what anything in this process writes to file descriptor 2 meanwhile."""
     lines: list[str] = []
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr to capture
-        yield lines
-        return
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+    with _capture_lock:
         try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to capture
             yield lines
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", "replace")
-            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+            return
+        sys.stderr.flush()
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                text = sink.read().decode("utf-8", "replace")
+                lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
 @contextlib.contextmanager
