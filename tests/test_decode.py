@@ -221,3 +221,108 @@ def test_decode_output_is_the_same_on_every_backend(tmp_path, real_clips):
         outputs[name] = {p.name: p.read_bytes() for p in sorted((out / "audio").iterdir())}
         outputs[name]["manifest"] = pd.read_parquet(out / "manifest.parquet").to_json()
     assert outputs["pool"] == outputs["inline"] and outputs["dask"] == outputs["inline"]
+
+
+def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypatch):
+    """Stopped between moving the store into place and forgetting the journal, a rerun must
+    not trust the complete journal and write an all-zero store marked ok."""
+    folder = tmp_path / "in"
+    paths = [
+        write_mp3(folder / f"{i}.mp3", tone(5.0, 44100, freq=220.0 * (i + 1)), 44100)
+        for i in range(3)
+    ]
+    tracks = pd.DataFrame({"track_id": [1, 2, 3], "path": [str(p) for p in paths]})
+    params = parse_params({"audio": {"duration": 4.0}, "compute": {"workers": 1}})
+    out = tmp_path / "out"
+    kwargs = dict(
+        audio_out=out / "audio",
+        manifest_out=out / "manifest.parquet",
+        work_dir=out / "work",
+        progress=False,
+    )
+
+    def stopped(journal):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(decode_module, "finish", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_decode(tracks, params, **kwargs)
+    assert (out / "manifest.parquet").exists()  # written before the store left the work folder
+    monkeypatch.undo()
+    summary = run_decode(tracks, params, **kwargs)
+    assert summary["status"]["ok"] == 3
+    store = RowStore.open(out / "audio")
+    for row, path in enumerate(paths):
+        expected = decode_file(path, 22050, 4.0).samples
+        assert np.abs(from_int16(store.read(row))).max() > 0.1
+        np.testing.assert_allclose(
+            from_int16(store.read(row))[: len(expected)], expected, atol=1 / INT16_SCALE
+        )
+    assert not (out / "work").exists()
+
+
+@pytest.mark.parametrize("kept", [0.4, 0.25])
+def test_centre_crop_of_a_truncated_long_mp3_keeps_the_audio_it_has(tmp_path, kept):
+    """A truncated download's header still counts the full 120 s: the centre crop must not
+    seek past the real end and lose the audio that is there."""
+    sr = 44100
+    t = np.arange(120 * sr) / sr
+    freq = 300 + 100 * np.floor(t / 10)  # the pitch tells the position: 300 Hz at 0-10 s, ...
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    full = write_mp3(tmp_path / "long.mp3", (0.3 * np.sin(phase)).astype(np.float32), sr)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(data[: int(len(data) * kept)])
+    real_seconds = len(decode_file(cut, sr, 200.0, "start").samples) / sr
+    assert 20 < real_seconds < 100  # the file does hold more than the clip needs
+
+    record, row = decode(cut, DecodeSettings(sr, 20.0, "center"))
+    assert record["status"] == "ok" and record["seconds"] >= 0.98 * 20
+    assert abs(record["source_seconds"] - real_seconds) < 0.5  # the true length, not 120 s
+
+    def pitch(samples):
+        spectrum = np.abs(np.fft.rfft(samples))
+        return np.argmax(spectrum) * sr / len(samples)
+
+    audio = from_int16(row)[: int(record["seconds"] * sr)]
+    # the clip ends where the audio does: its last second has the pitch at the real end
+    expected_end = 300 + 100 * np.floor((real_seconds - 0.5) / 10)
+    assert abs(pitch(audio[-sr:]) - expected_end) < 5
+    expected_start = 300 + 100 * np.floor((max(0.0, real_seconds - 20) + 0.5) / 10)
+    assert abs(pitch(audio[:sr]) - expected_start) < 5
+
+
+def test_stderr_captures_from_several_threads_take_turns():
+    """A Dask worker decodes on several threads: one track's capture must not restore fd 2
+    to another's deleted temporary file, nor take another's decoder notes."""
+    import os
+    import threading
+    import time
+
+    from fmagenre.native_stderr import captured
+
+    before = os.fstat(2)
+    results = {}
+
+    def work(name, delay):
+        with captured() as lines:
+            os.write(2, f"{name} begins\n".encode())
+            time.sleep(delay)
+            os.write(2, f"{name} ends\n".encode())
+        results[name] = lines
+
+    first = threading.Thread(target=work, args=("a", 0.2))
+    second = threading.Thread(target=work, args=("b", 0.4))  # starts inside a, ends after it
+    first.start()
+    time.sleep(0.05)
+    second.start()
+    first.join()
+    second.join()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    assert results == {"a": ["a begins", "a ends"], "b": ["b begins", "b ends"]}
+    with captured() as outer:  # a capture may nest inside another on the same thread
+        os.write(2, b"outer\n")
+        with captured() as inner:
+            os.write(2, b"inner\n")
+    assert (outer, inner) == (["outer"], ["inner"])
