@@ -9,10 +9,12 @@ so a half-extracted tree never looks complete.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -73,11 +75,17 @@ def safe_extract(
                     f"{zip_path} holds an unsafe entry {info.filename!r} ({reason}); nothing was extracted"
                 )
         dest_dir.mkdir(parents=True, exist_ok=True)
+        total = sum(info.file_size for info in infos)
+        free = shutil.disk_usage(dest_dir).free
+        if total > free:
+            raise UserError(
+                f"not enough disk space in {dest_dir} to extract {zip_path.name}: it needs "
+                f"{total / 2**30:.2f} GiB, {free / 2**30:.2f} GiB are free (the archive is fine: keep it)"
+            )
         staging = dest_dir / f".extract-{zip_path.stem}-{os.getpid()}.tmp"
         remove(staging)
         written = []
         try:
-            total = sum(info.file_size for info in infos)
             with tqdm(
                 total=total,
                 unit="B",
@@ -95,9 +103,22 @@ def safe_extract(
             for top in sorted({path.parts[0] for path in written}):
                 remove(dest_dir / top)
                 os.replace(staging / top, dest_dir / top)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
             raise UserError(
                 f"extracting {zip_path} failed ({exc}); delete it and run again to download it afresh"
+            ) from None
+        except OSError as exc:
+            # The file system's fault (a full disk, no permission), not the archive's: the
+            # user must not be told to delete a verified multi-GiB download.
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise UserError(
+                    f"the disk holding {dest_dir} filled up while extracting {zip_path.name}: "
+                    f"{total / 2**30:.2f} GiB must be free there; free space and run again "
+                    "(the archive is fine: do not delete it)"
+                ) from None
+            raise UserError(
+                f"extracting {zip_path.name} into {dest_dir} failed ({exc}); fix the cause "
+                "(permissions, the disk) and run again (the archive is fine: do not delete it)"
             ) from None
         finally:
             remove(staging)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import zipfile
 
@@ -74,3 +75,47 @@ def test_corrupt_archive_is_a_clear_error(tmp_path):
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UserError, match="not a readable zip archive"):
         safe_extract(tmp_path / "broken.zip", tmp_path / "out", progress=False)
+
+
+def test_too_little_free_space_is_refused_before_extracting(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    archive = make_zip(tmp_path / "fma_small.zip", {"fma_small/000/000002.mp3": b"x" * (12 << 20)})
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(1 << 30, 1 << 30, 1 << 20))
+    with pytest.raises(UserError) as info:
+        safe_extract(archive, tmp_path / "out", progress=False)
+    message = str(info.value)
+    assert "not enough disk space in" in message and str(tmp_path / "out") in message
+    assert "it needs 0.01 GiB, 0.00 GiB are free" in message
+    assert "delete" not in message.replace("do not delete", "")
+    assert archive.exists() and not list((tmp_path / "out").rglob("*.mp3"))
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EACCES"])
+def test_a_failed_write_does_not_blame_the_archive(tmp_path, monkeypatch, code):
+    """A full disk mid-extraction is the disk's fault: never tell the user to delete the
+    verified archive."""
+    import errno
+    import shutil
+
+    archive = make_zip(tmp_path / "fma_small.zip", {"fma_small/000/000002.mp3": b"x" * 1000})
+    real_copy = shutil.copyfileobj
+
+    def write_fails(source, sink, length=0):
+        sink.write(source.read(100))
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(shutil, "copyfileobj", write_fails)
+    with pytest.raises(UserError) as info:
+        safe_extract(archive, tmp_path / "out", progress=False)
+    message = str(info.value)
+    assert "the archive is fine: do not delete it" in message
+    assert "delete it and run again" not in message
+    if code == "ENOSPC":
+        assert "filled up" in message and "GiB must be free" in message
+    assert not list((tmp_path / "out").rglob("*.mp3")) and not list((tmp_path / "out").iterdir())
+    monkeypatch.setattr(shutil, "copyfileobj", real_copy)
+    safe_extract(archive, tmp_path / "out", progress=False)  # the same archive extracts fine
+    assert (tmp_path / "out/fma_small/000/000002.mp3").read_bytes() == b"x" * 1000
