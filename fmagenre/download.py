@@ -112,26 +112,36 @@ def download(
     part = dest.with_name(dest.name + ".part")
     session = session or requests.Session()
     attempt = 0
+    started = size = _size(part)
     while True:
         try:
             _fetch_into(session, url, part, timeout, progress)
             break
-        except TransientError as exc:
+        except (TransientError, requests.ConnectionError) as exc:
+            # Retries count failures in a row: an attempt that moved the download on proves
+            # the connection works, so a huge download survives any number of drops.
+            if _size(part) > size:
+                attempt = 0
+            size = _size(part)
             attempt += 1
+            if isinstance(exc, requests.ConnectionError):
+                if size == started:  # the host never answered: most likely offline
+                    if attempt > min(retries, 2):
+                        raise UserError(
+                            f"cannot reach {url}: {_reason(exc)}; {OFFLINE_HINT}"
+                        ) from None
+                    time.sleep(backoff * attempt)
+                    continue
+                exc = TransientError(f"cannot reconnect: {_reason(exc)}")
             if attempt > retries:
                 raise UserError(
-                    f"downloading {url} failed {attempt} times ({exc}); run again to resume from {part.stat().st_size if part.exists() else 0:,} bytes"
+                    f"downloading {url} failed {attempt} times in a row ({exc}); run again to resume from {size:,} bytes"
                 ) from None
             wait = backoff * 2 ** (attempt - 1)
             log.warning(
                 "%s: %s; retrying in %.1f s (%d/%d)", dest.name, exc, wait, attempt, retries
             )
             time.sleep(wait)
-        except requests.ConnectionError as exc:
-            attempt += 1
-            if attempt > min(retries, 2):
-                raise UserError(f"cannot reach {url}: {_reason(exc)}; {OFFLINE_HINT}") from None
-            time.sleep(backoff * attempt)
 
     actual = sha1_of(part, progress)
     if actual != sha1:
@@ -143,6 +153,10 @@ def download(
     os.replace(part, dest)
     _mark_verified(dest, sha1)
     return dest
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def _reason(exc: Exception) -> str:

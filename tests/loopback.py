@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that serves files with Range support, and misbehaves on request.
 
 Tests of the download code talk to it over a real socket: it can drop the connection
-mid-file (once), answer 5xx a few times, ignore Range, and it records every request.
+mid-file (once or more), hang up without answering, answer 5xx a few times, ignore Range,
+and it records every request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 @dataclass
 class Behaviour:
-    drop_after: int | None = None  # close the connection after this many body bytes, once
+    drop_after: int | None = None  # close the connection after this many body bytes, ...
+    drops: int = 1  # ... this many times
+    hang_ups: int = 0  # once some bytes were sent, close this many connections unanswered
     server_errors: int = 0  # answer 500 this many times first
     ignore_range: bool = False
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
@@ -32,6 +35,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         behaviour = self.server.behaviour
         behaviour.requests.append((self.path, self.headers.get("Range")))
+        if behaviour.hang_ups > 0 and behaviour.bytes_sent > 0:
+            behaviour.hang_ups -= 1
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         if behaviour.server_errors > 0:
             behaviour.server_errors -= 1
             self.send_error(500, "try again")
@@ -62,7 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: behaviour.drop_after])
             self.wfile.flush()
             behaviour.bytes_sent += behaviour.drop_after
-            behaviour.drop_after = None
+            behaviour.drops -= 1
+            if behaviour.drops <= 0:
+                behaviour.drop_after = None
             self.close_connection = True
             self.connection.shutdown(2)
             return

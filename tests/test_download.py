@@ -116,3 +116,33 @@ def test_unreachable_host_points_to_the_offline_demo(tmp_path):
         and "data.subset: synthetic" in message
         and "\n" not in message
     )
+
+
+def test_drops_with_progress_do_not_use_up_the_retries(archive, tmp_path):
+    """A huge download may drop many times: only failures in a row without progress count."""
+    served, data, sha1 = archive
+    with serve(served, Behaviour(drop_after=300_000, drops=8)) as (url, behaviour):
+        path = download(url + "fma_test.zip", tmp_path / "fma_test.zip", sha1, retries=2, **FAST)
+    assert path.read_bytes() == data and len(behaviour.requests) == 9
+    # without progress the retries still run out
+    with (
+        serve(served, Behaviour(drop_after=0, drops=50)) as (url, behaviour),
+        pytest.raises(UserError, match="failed 3 times in a row"),
+    ):
+        download(url + "fma_test.zip", tmp_path / "again" / "fma_test.zip", sha1, retries=2, **FAST)
+    assert len(behaviour.requests) == 3
+
+
+def test_a_lost_connection_after_progress_is_retried_not_called_offline(archive, tmp_path):
+    served, data, sha1 = archive
+    behaviour = Behaviour(drop_after=500_000, hang_ups=3)
+    with serve(served, behaviour) as (url, _):
+        path = download(url + "fma_test.zip", tmp_path / "fma_test.zip", sha1, **FAST)
+    assert path.read_bytes() == data and behaviour.hang_ups == 0
+    # a server that stops answering for good after some bytes: a resumable failure, not "offline"
+    behaviour = Behaviour(drop_after=500_000, hang_ups=100)
+    with serve(served, behaviour) as (url, _), pytest.raises(UserError) as info:
+        download(url + "fma_test.zip", tmp_path / "b" / "fma_test.zip", sha1, retries=2, **FAST)
+    message = str(info.value)
+    assert "cannot reach" not in message and "synthetic" not in message
+    assert "run again to resume from" in message and "\n" not in message
