@@ -58,6 +58,15 @@ def read_tracks_csv(path: Path) -> pd.DataFrame:
         raise UserError(f"{path} has a row whose track_id is not a number: {bad!r}")
     tracks.index = index.astype("int64").to_numpy()
     tracks.index.name = "track_id"
+    duplicated = tracks.index.duplicated()
+    if duplicated.any():
+        # two rows for one track: its label and split would be ambiguous, and it would be
+        # decoded, trained on and scored twice
+        first = int(tracks.index[duplicated][0])
+        raise UserError(
+            f"{path} lists track_id {first} more than once "
+            f"({int(duplicated.sum())} duplicated row(s) in all); is the file damaged?"
+        )
     return tracks
 
 

@@ -107,3 +107,14 @@ def test_an_empty_subset_is_an_error_not_an_empty_table(tracks, tmp_path):
     only_large = tracks[tracks["subset"] == "large"]
     with pytest.raises(UserError, match="no track of subset 'small'"):
         build_tracks_table(only_large, "small", tmp_path)
+
+
+def test_duplicate_track_ids_are_refused(tmp_path):
+    """Two rows for one track give it two labels, and it would be decoded and scored twice."""
+    rows = ROWS + [(140, "small", "training", "Rock", 6), (5, "small", "test", "Folk", 3)]
+    rows += [(140, "small", "test", "Jazz", 6)]
+    with pytest.raises(UserError) as info:
+        read_tracks_csv(write_tracks_csv(tmp_path / "tracks.csv", rows))
+    message = str(info.value)
+    assert "track_id 140 more than once" in message and "3 duplicated row(s)" in message
+    assert "\n" not in message
