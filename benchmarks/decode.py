@@ -26,8 +26,8 @@ import numpy as np
 import soundfile as sf
 
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
+from fmagenre.sample_clips import real_clips
 
-REAL_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fma_mp3"
 SR = 22050
 
 
@@ -69,7 +69,7 @@ def main() -> None:
         librosa.load(path, sr=SR, mono=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = sorted(REAL_CLIPS.glob("*.mp3")) + generated_clips(Path(tmp))
+        paths = real_clips() + generated_clips(Path(tmp))
         audio_seconds = sum(min(30.0, sf.info(path).duration) for path in paths)
         ours(paths[0]), reference(paths[0])  # warm up: imports, libsndfile, soxr plans
         ref_times, our_times = [], []

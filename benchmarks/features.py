@@ -34,15 +34,15 @@ from fmagenre.feature_table import FeatureSettings, features_track
 from fmagenre.features import compute_features
 from fmagenre.features_reference import reference_features
 from fmagenre.params import available_cores, parse_params
+from fmagenre.sample_clips import real_clips
 from fmagenre.trackmap import Journal, LocalPoolBackend, RowSpec, map_tracks
 
-REAL_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fma_mp3"
 SR = 22050
 
 
 def make_clips(folder: Path, count: int) -> list[Path]:
     """The real FMA clips, topped up with generated 30 s clips to ``count`` files."""
-    paths = sorted(REAL_CLIPS.glob("*.mp3"))[:count]
+    paths = real_clips()[:count]
     rng = np.random.default_rng(3)
     t = np.arange(30 * 44100) / 44100
     while len(paths) < count:

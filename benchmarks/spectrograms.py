@@ -28,13 +28,12 @@ import soundfile as sf
 from fmagenre.audio_rows import usable_rows
 from fmagenre.decode import run_decode
 from fmagenre.params import parse_params
+from fmagenre.sample_clips import real_clips
 from fmagenre.spectrograms import LogMelSettings, spectrogram_track
-
-REAL_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fma_mp3"
 
 
 def clips(folder: Path) -> list[Path]:
-    paths = sorted(REAL_CLIPS.glob("*.mp3"))
+    paths = real_clips()
     rng = np.random.default_rng(1)
     for i in range(max(0, 8 - len(paths))):
         t = np.arange(30 * 44100) / 44100

@@ -8,16 +8,20 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-REAL_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fma_mp3"
+from fmagenre import sample_clips
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def real_clips() -> list[Path]:
     """The five real FMA clips shipped beside the project (skipped when absent)."""
-    clips = sorted(REAL_CLIPS.glob("*.mp3"))
+    clips = sample_clips.real_clips()
     if not clips:
-        pytest.skip(f"real FMA clips not found in {REAL_CLIPS}")
+        pytest.skip(
+            f"real FMA clips not found in {sample_clips.real_clips_folder()} "
+            f"(set {sample_clips.ENV_VAR} to their folder)"
+        )
     return clips
 
 
