@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 from fmagenre.atomic import remove
+from fmagenre.disk import require_free_space
 from fmagenre.errors import UserError
 
 
@@ -76,12 +77,9 @@ def safe_extract(
                 )
         dest_dir.mkdir(parents=True, exist_ok=True)
         total = sum(info.file_size for info in infos)
-        free = shutil.disk_usage(dest_dir).free
-        if total > free:
-            raise UserError(
-                f"not enough disk space in {dest_dir} to extract {zip_path.name}: it needs "
-                f"{total / 2**30:.2f} GiB, {free / 2**30:.2f} GiB are free (the archive is fine: keep it)"
-            )
+        require_free_space(
+            dest_dir, total, f"to extract {zip_path.name}", " (the archive is fine: keep it)"
+        )
         staging = dest_dir / f".extract-{zip_path.stem}-{os.getpid()}.tmp"
         remove(staging)
         written = []

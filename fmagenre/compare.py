@@ -123,7 +123,8 @@ def compare(
     rows = leaderboard(reports)
     best = rows[0]["model"]
     # one block per model, so `dvc metrics show metrics/compare.json` is the leaderboard in one row
-    if not same_tracks(rows):
+    consistent = same_tracks(rows)
+    if not consistent:
         log.warning(
             "the models were scored on different numbers of validation/test tracks: %s",
             ", ".join(f"{r['model']} {r['validation_tracks']}/{r['test_tracks']}" for r in rows),
@@ -131,7 +132,7 @@ def compare(
     summary = {
         "best": best,
         "chosen_by": "validation macro_f1",
-        "same_tracks": same_tracks(rows),
+        "same_tracks": consistent,
         "models": {
             row["model"]: {
                 "rank": rank,

@@ -14,13 +14,13 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 
 import requests
 from tqdm.auto import tqdm
 
+from fmagenre.disk import require_free_space
 from fmagenre.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def _fetch_into(
             have = 0
         total = _total_size(response, have)
         if total is not None:
-            _check_space(part.parent, total - have)
+            require_free_space(part.parent, total - have, f"for the rest of {part.name}")
         mode = "ab" if have else "wb"
         with (
             open(part, mode) as handle,
@@ -239,11 +239,3 @@ def _total_size(response: requests.Response, have: int) -> int | None:
         if length and length.isdigit()
         else None
     )
-
-
-def _check_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
-    if needed > free:
-        raise UserError(
-            f"not enough disk space in {folder}: the download needs {needed / 2**30:.1f} GiB more, {free / 2**30:.1f} GiB are free"
-        )

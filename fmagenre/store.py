@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fmagenre.errors import UserError
+from fmagenre.disk import require_free_space
 
 META_FILE = "store.json"
 
@@ -50,20 +49,6 @@ class StoreLayout:
 
 def shard_name(shard: int) -> str:
     return f"shard-{shard:05d}.npy"
-
-
-def check_space(path: Path, needed: int) -> None:
-    """Refuse a store the disk cannot hold: shards are sparse, so a full disk would only show
-    later, as SIGBUS in whichever process writes a row through the memory map."""
-    folder = path
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    free = shutil.disk_usage(folder).free
-    if needed > free:
-        raise UserError(
-            f"not enough disk space for {path}: its rows need {needed / 2**30:.2f} GiB, "
-            f"{free / 2**30:.2f} GiB are free in {folder}"
-        )
 
 
 class RowStore:
@@ -96,7 +81,9 @@ class RowStore:
             rows, tuple(int(n) for n in row_shape), np.dtype(dtype).str, rows_per_shard
         )
         path = Path(path)
-        check_space(path, layout.rows * layout.row_bytes)
+        # shards are sparse: without this, a full disk would only show later, as SIGBUS in
+        # whichever process writes a row through the memory map
+        require_free_space(path, layout.rows * layout.row_bytes, f"for {path}")
         path.mkdir(parents=True, exist_ok=True)
         for shard in range(layout.shard_count):
             array = np.lib.format.open_memmap(

@@ -1,0 +1,27 @@
+"""Free disk space, checked before the pipeline's large writes.
+
+Archives, their extraction and the row stores reach hundreds of GB on fma_large. A disk
+that fills half-way shows up late and badly (a SIGBUS in a memory-mapped write, a
+truncated file), so each large write asks first and stops with what is needed and free.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from fmagenre.errors import UserError
+
+
+def require_free_space(target: Path, needed: int, purpose: str, note: str = "") -> None:
+    """Raise UserError unless the disk holding ``target`` (or its nearest existing parent)
+    has ``needed`` bytes free."""
+    folder = Path(target)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise UserError(
+            f"not enough disk space in {folder} {purpose}: it needs {needed / 2**30:.2f} GiB, "
+            f"{free / 2**30:.2f} GiB are free{note}"
+        )
