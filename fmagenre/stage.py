@@ -2,8 +2,9 @@
 
 A stage module is thin: it reads params, calls the library and writes its outputs. This
 wrapper gives every stage the same behaviour on the faults a user can meet: one line and
-exit status 2 for a UserError (bad params, offline, checksum mismatch ...), exit status 130
-with a note that the work done so far is kept on Ctrl-C.
+exit status 2 for a UserError (bad params, offline, checksum mismatch ...) or a full disk,
+exit status 130 with a note that the work done so far is kept on Ctrl-C. It also holds the
+stage's run lock (one run at a time) and, under ``dvc repro``, ends the stage when dvc ends.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import os
 import sys
 from collections.abc import Callable
 
+from fmagenre import paths
+from fmagenre.disk import disk_full_message, is_disk_full
 from fmagenre.errors import UserError
+from fmagenre.lifetime import follow_dvc
 from fmagenre.params import Params, load_params
+from fmagenre.runlock import run_lock
 
 
 def run_stage(name: str, body: Callable[[Params], None]) -> None:
@@ -24,8 +29,10 @@ def run_stage(name: str, body: Callable[[Params], None]) -> None:
     # noise here; TF_CPP_MIN_LOG_LEVEL=0 brings them back
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        params = load_params()
-        body(params)
+        follow_dvc()
+        with run_lock(paths.WORK / f"{name}.lock", f"the {name} stage"):
+            params = load_params()
+            body(params)
     except UserError as exc:
         print(f"[{name}] error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -34,6 +41,15 @@ def run_stage(name: str, body: Callable[[Params], None]) -> None:
         missing = exc.filename or str(exc)
         print(
             f"[{name}] error: {missing} not found: run the stages before this one first (dvc repro {name})",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        print(
+            f"[{name}] error: {disk_full_message(exc)}; finished work is kept: free space and "
+            f"run again to resume (dvc repro {name})",
             file=sys.stderr,
         )
         sys.exit(2)

@@ -4,7 +4,9 @@ Decoded audio and spectrograms are too large to hold in memory for fma_large, an
 stages need random access to single tracks. Fixed-size rows in plain .npy shards give
 both: any row is a slice of a memory map, readable by NumPy without this package, and a
 stage can fill rows in any order (chunks finish out of order on a pool) before the store is
-moved into place. Shards bound the size of any one file, so a change to a few tracks does
+moved into place. Rows are written with plain file writes, never through a memory map: on a
+disk that fills up, a mapped write kills the process with SIGBUS and no message, where a file
+write fails with ENOSPC, which the stage reports in one line with the work kept. Shards bound the size of any one file, so a change to a few tracks does
 not rewrite one giant file and DVC hashes shards independently.
 """
 
@@ -61,6 +63,7 @@ class RowStore:
         self._mode = mode
         self._shards: dict[int, np.memmap] = {}
         self._files: dict[int, tuple[int, int]] = {}  # shard -> (fd, data offset) for read_copy
+        self._writers: dict[int, tuple[int, int]] = {}  # shard -> (fd, data offset) for write
 
     # -- creation and opening -------------------------------------------------------------
 
@@ -81,8 +84,7 @@ class RowStore:
             rows, tuple(int(n) for n in row_shape), np.dtype(dtype).str, rows_per_shard
         )
         path = Path(path)
-        # shards are sparse: without this, a full disk would only show later, as SIGBUS in
-        # whichever process writes a row through the memory map
+        # shards are sparse: a disk without the room would fill half-way through the stage
         require_free_space(path, layout.rows * layout.row_bytes, f"for {path}")
         path.mkdir(parents=True, exist_ok=True)
         for shard in range(layout.shard_count):
@@ -132,7 +134,8 @@ class RowStore:
 
     def _shard(self, shard: int) -> np.memmap:
         if shard not in self._shards:
-            self._shards[shard] = np.load(self.path / shard_name(shard), mmap_mode=self._mode)
+            # read-only even in a writable store: rows are never written through a map
+            self._shards[shard] = np.load(self.path / shard_name(shard), mmap_mode="r")
         return self._shards[shard]
 
     def _locate(self, row: int) -> tuple[int, int]:
@@ -155,17 +158,7 @@ class RowStore:
         """
         shard, offset = self._locate(row)
         if shard not in self._files:
-            path = self.path / shard_name(shard)
-            with open(path, "rb") as handle:
-                major, _ = np.lib.format.read_magic(handle)
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if major == 1
-                    else np.lib.format.read_array_header_2_0
-                )
-                read_header(handle)
-                data_offset = handle.tell()
-            self._files[shard] = (os.open(path, os.O_RDONLY), data_offset)
+            self._files[shard] = self._open_shard(shard, os.O_RDONLY)
         fd, data_offset = self._files[shard]
         if out is None:
             out = np.empty(self.layout.row_shape, dtype=self.dtype)
@@ -178,6 +171,20 @@ class RowStore:
                 raise OSError(f"{self.path / shard_name(shard)} ends before row {row}")
             done += count
         return out
+
+    def _open_shard(self, shard: int, flags: int) -> tuple[int, int]:
+        """An open file descriptor of a shard and where its rows start (after the .npy header)."""
+        path = self.path / shard_name(shard)
+        with open(path, "rb") as handle:
+            major, _ = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            read_header(handle)
+            data_offset = handle.tell()
+        return os.open(path, flags), data_offset
 
     def read_rows(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """Several rows, in the order asked, copied into one array."""
@@ -198,25 +205,36 @@ class RowStore:
         done = 0
         while done < len(block):
             shard, offset = self._locate(start + done)
-            target = self._shard(shard)
-            count = min(len(block) - done, len(target) - offset)
-            target[offset : offset + count] = block[done : done + count].astype(
-                self.dtype, copy=False
-            )
+            count = min(len(block) - done, self.layout.shard_rows(shard) - offset)
+            if shard not in self._writers:
+                self._writers[shard] = self._open_shard(shard, os.O_WRONLY)
+            fd, data_offset = self._writers[shard]
+            data = np.ascontiguousarray(block[done : done + count], dtype=self.dtype)
+            position = data_offset + offset * self.layout.row_bytes
+            view = memoryview(data.reshape(-1).view(np.uint8))
+            try:
+                while view:
+                    written = os.pwrite(fd, view, position)
+                    view, position = view[written:], position + written
+            except OSError as exc:  # name the file: ENOSPC is reported to the user
+                raise OSError(exc.errno, exc.strerror, str(self.path / shard_name(shard))) from None
             done += count
 
     def flush(self) -> None:
-        """Push written rows to disk, so a finished chunk survives a kill."""
-        for array in self._shards.values():
-            if isinstance(array, np.memmap):
-                array.flush()
+        """Push written rows to disk, so a finished chunk survives a kill or a power cut."""
+        for shard, (fd, _) in self._writers.items():
+            try:
+                os.fdatasync(fd)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(self.path / shard_name(shard))) from None
 
     def close(self) -> None:
         self.flush()
         self._shards.clear()
-        for fd, _ in self._files.values():
+        for fd, _ in (*self._files.values(), *self._writers.values()):
             os.close(fd)
         self._files.clear()
+        self._writers.clear()
 
     def __enter__(self) -> RowStore:
         return self

@@ -31,6 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fmagenre.atomic import remove, write_json
+from fmagenre.lifetime import die_with, owner_token
 from fmagenre.params import ComputeParams
 from fmagenre.store import RowStore
 
@@ -122,9 +123,10 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def _ignore_sigint() -> None:
+def _init_worker(owner: tuple[int, float]) -> None:
     # Ctrl-C is the driver's to handle: it cancels pending work and keeps finished chunks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with(owner)  # a killed stage or predict leaves no worker behind
 
 
 class InlineBackend:
@@ -162,7 +164,11 @@ class LocalPoolBackend:
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        return cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_sigint)
+        # the forkserver, parent of the workers, must not outlive this process either
+        context.set_forkserver_preload(["__main__", "fmagenre.forkserver_guard"])
+        return cf.ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(owner_token(),)
+        )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         return self._pool.submit(fn, *args)
