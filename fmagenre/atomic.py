@@ -33,8 +33,14 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         if not tmp.exists():
             raise FileNotFoundError(f"nothing was written to {tmp} for {path}")
         if tmp.is_dir() and path.exists():
-            remove(path)
-        os.replace(tmp, path)
+            # aside first, then in: a reader sees the old folder or the new one, never a
+            # folder half deleted (predict reading a model while it is retrained)
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            remove(old)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         remove(tmp)
         raise

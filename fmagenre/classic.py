@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
@@ -28,6 +27,7 @@ from fmagenre.atomic import atomic_path, write_json
 from fmagenre.dataset import FeatureSplits, feature_splits, require_trainable
 from fmagenre.errors import UserError
 from fmagenre.evaluation import macro_f1, model_report, predictions_table, write_model_outputs
+from fmagenre.model_files import model_bytes, save_pipeline
 from fmagenre.params import Params, as_dict
 from fmagenre.reduction import kept_features, reduction_steps
 
@@ -204,9 +204,6 @@ def train_and_evaluate(
     predict_ms = 1000 * (time.perf_counter() - began) / max(1, len(data.X["test"]))
 
     model_dir = Path(model_dir)
-    with atomic_path(model_dir / "model.joblib") as tmp:
-        joblib.dump(result.pipeline, tmp, compress=3)
-    write_json(model_dir / "classes.json", data.classes)
     used = {
         "model": name,
         "params": {
@@ -224,7 +221,11 @@ def train_and_evaluate(
             "features_source": params.features.source,
         },
     }
-    write_json(model_dir / "params.json", json.loads(json.dumps(used, default=str)))
+    with atomic_path(model_dir) as staged:  # the folder changes as a whole (see model_files)
+        staged.mkdir()
+        save_pipeline(result.pipeline, staged)
+        write_json(staged / "classes.json", data.classes)
+        write_json(staged / "params.json", json.loads(json.dumps(used, default=str)))
     report = model_report(
         name,
         data.classes,
@@ -232,7 +233,7 @@ def train_and_evaluate(
         (data.y("test"), test),
         train_seconds=result.fit_seconds,
         predict_ms_per_track=predict_ms,
-        model_bytes=(model_dir / "model.joblib").stat().st_size,
+        model_bytes=model_bytes(model_dir),
         counts=data.labelled.counts,
         details={
             "chosen": result.hyper,

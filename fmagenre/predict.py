@@ -22,6 +22,7 @@ import numpy as np
 from fmagenre.audio import from_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
 from fmagenre.errors import UserError
+from fmagenre.model_files import FolderSnapshot, load_keras, load_pipeline, read_consistently
 from fmagenre.params import ComputeParams, DecodeParams
 from fmagenre.trackmap import Journal, RowSpec, TrackOutput, map_tracks
 
@@ -73,51 +74,77 @@ def resolve_model_name(models_dir: Path, which: str) -> str:
             f"{best} not found: no model has been chosen yet; run the pipeline (`dvc repro` or `make demo`), "
             "or name a model with --model rf|svm|gbdt|crnn"
         )
-    return json.loads(best.read_text(encoding="utf-8"))["model"]
+    try:
+        return str(json.loads(best.read_text(encoding="utf-8"))["model"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"{best} is damaged ({type(exc).__name__}): rerun `dvc repro -f compare`, or name a "
+            "model with --model rf|svm|gbdt|crnn"
+        ) from None
 
 
 def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
-    """The trained model ``which`` (or the one compare chose), with its input recipe."""
+    """The trained model ``which`` (or the one compare chose), with its input recipe.
+
+    Read as one version of its folder (see fmagenre.model_files), without running code from
+    the files; a missing or damaged file is one line naming it.
+    """
     name = resolve_model_name(models_dir, which)
     if name not in MODEL_NAMES:
         raise UserError(f"unknown model {name!r} (allowed: best, {', '.join(MODEL_NAMES)})")
-    folder = Path(models_dir) / name
-    model_file = folder / ("model.keras" if name == "crnn" else "model.joblib")
-    saved = folder / "params.json"
-    if not (model_file.exists() and saved.exists()):
-        raise UserError(
-            f"no trained {name} model in {folder}: run `dvc repro {TRAINING_STAGE[name]}` first"
-        )
-    used = json.loads(saved.read_text(encoding="utf-8"))
-    if "input" not in used:
-        raise UserError(
-            f"{saved} does not record the model's input settings: retrain it (`dvc repro -f {TRAINING_STAGE[name]}`)"
-        )
-    audio = used["input"]["audio"]
-    settings = DecodeSettings(int(audio["sr"]), float(audio["duration"]), str(audio["crop"]))
-    min_seconds = float(used["input"].get("min_seconds", DecodeParams().min_seconds))
-    classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
+    return read_consistently(
+        Path(models_dir) / name, TRAINING_STAGE[name], functools.partial(_build_model, name)
+    )
+
+
+def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:
+    used = snapshot.json("params.json")
+    try:
+        saved = used["input"]
+        audio = saved["audio"]
+        settings = DecodeSettings(int(audio["sr"]), float(audio["duration"]), str(audio["crop"]))
+        min_seconds = float(saved.get("min_seconds", DecodeParams().min_seconds))
+        crop_frames = int(used["crop_frames"]) if name == "crnn" else None
+        spectrogram = dict(saved["spectrogram"]) if name == "crnn" else None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise snapshot.damaged(
+            "params.json",
+            f"the model's input settings are missing or wrong: {type(exc).__name__} {exc}",
+        ) from None
+    classes = snapshot.json("classes.json")
+    if not (
+        isinstance(classes, list)
+        and classes
+        and all(isinstance(genre, str) for genre in classes)
+        and len(set(classes)) == len(classes)
+    ):
+        raise snapshot.damaged("classes.json", "not a list of distinct genre names")
     notes = []
     if name == "crnn":
-        from fmagenre.native_stderr import import_keras
-
-        model = import_keras().models.load_model(model_file)
-        recipe = InputRecipe("log_mel", settings, used["input"]["spectrogram"], min_seconds)
-        return LoadedModel(name, classes, recipe, model, crop_frames=int(used["crop_frames"]))
-    import joblib
-
-    if used["input"].get("features_source") == "official":
-        notes.append(
-            "this model was trained on FMA's precomputed features.csv; predictions use features this "
-            "pipeline computes, which can differ slightly"
+        model = load_keras(snapshot)
+        outputs = int(model.output_shape[-1])
+        loaded = LoadedModel(
+            name,
+            classes,
+            InputRecipe("log_mel", settings, spectrogram, min_seconds),
+            model,
+            crop_frames=crop_frames,
         )
-    return LoadedModel(
-        name,
-        classes,
-        InputRecipe("features", settings, min_seconds=min_seconds),
-        joblib.load(model_file),
-        notes=notes,
-    )
+    else:
+        if saved.get("features_source") == "official":
+            notes.append(
+                "this model was trained on FMA's precomputed features.csv; predictions use features this "
+                "pipeline computes, which can differ slightly"
+            )
+        model = load_pipeline(snapshot)
+        outputs = int(np.max(model.classes_)) + 1  # a model may not have seen every class
+        recipe = InputRecipe("features", settings, min_seconds=min_seconds)
+        loaded = LoadedModel(name, classes, recipe, model, notes=notes)
+    if (outputs != len(classes)) if name == "crnn" else (outputs > len(classes)):
+        raise snapshot.damaged(
+            "classes.json", f"{len(classes)} genres for a model with {outputs} outputs"
+        )
+    return loaded
 
 
 def find_audio_files(paths: list[str]) -> list[Path]:

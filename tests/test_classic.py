@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from fmagenre.classic import candidates, predict_proba, train_and_evaluate
 from fmagenre.dataset import feature_splits, labelled_splits
 from fmagenre.errors import UserError
 from fmagenre.fma import SMALL_GENRES
+from fmagenre.model_files import load_pipeline, read_consistently
 from fmagenre.params import parse_params
 
 GENRES = sorted(SMALL_GENRES)
@@ -126,7 +126,7 @@ def test_every_model_beats_chance_and_writes_the_schema(name, data, tmp_path):
     ]
     assert np.allclose(predictions.filter(like="p_").sum(axis=1), 1.0, atol=1e-4)
     # the saved pipeline, reloaded, predicts exactly what was reported
-    model = joblib.load(tmp_path / "models" / name / "model.joblib")
+    model = read_consistently(tmp_path / "models" / name, "train", load_pipeline)
     classes = json.loads((tmp_path / "models" / name / "classes.json").read_text())
     test = feature_splits(features, tracks)
     reloaded = predict_proba(model, test.X["test"], len(classes))

@@ -61,7 +61,7 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
         report = json.loads((root / "metrics" / f"{model}.json").read_text())
         assert report["test"]["accuracy"] is not None
         assert (
-            root / "models" / model / ("model.keras" if model == "crnn" else "model.joblib")
+            root / "models" / model / ("model.keras" if model == "crnn" else "model.skops")
         ).exists()
         assert (root / "metrics" / model / "predictions.csv").exists()
     best = json.loads((root / "models" / "best.json").read_text())["model"]

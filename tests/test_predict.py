@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-import joblib
 import numpy as np
 import pytest
 import soundfile as sf
@@ -18,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from fmagenre.cli import main
 from fmagenre.decode import DecodeSettings
 from fmagenre.errors import UserError
+from fmagenre.model_files import save_pipeline
 from fmagenre.predict import InputRecipe, find_audio_files, load_model, predict_files, prepare_input
 
 CLASSES = ["Drone", "Hiss", "Whistle"]
@@ -52,7 +52,7 @@ def models(tmp_path_factory):
     ).fit(np.array(X), y)
     folder = root / "rf"
     folder.mkdir()
-    joblib.dump(pipeline, folder / "model.joblib")
+    save_pipeline(pipeline, folder)
     (folder / "classes.json").write_text(json.dumps(CLASSES))
     (folder / "params.json").write_text(
         json.dumps(

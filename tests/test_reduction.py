@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import numpy as np
 import pytest
 from test_classic import FAST, fabricate
 
 from fmagenre.classic import predict_proba, train_and_evaluate
 from fmagenre.dataset import feature_splits
+from fmagenre.model_files import load_pipeline, read_consistently
 from fmagenre.params import parse_params
 from fmagenre.reduction import RedundancyFilter
 
@@ -56,7 +56,7 @@ def test_every_option_trains_and_predicts_end_to_end(tmp_path, name, preprocess,
         metrics_dir=tmp_path / "metrics",
     )
     assert report["test"]["accuracy"] > 0.5
-    pipeline = joblib.load(tmp_path / name / "model.joblib")
+    pipeline = read_consistently(tmp_path / name, "train", load_pipeline)
     assert (
         (step in pipeline.named_steps)
         if step

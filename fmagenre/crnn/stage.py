@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmagenre.atomic import remove, write_json
+from fmagenre.atomic import atomic_path, remove, write_json
 from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
 from fmagenre.params import Params, as_dict
 from fmagenre.store import RowStore
@@ -72,29 +72,31 @@ def train_crnn(
     predict_ms = 1000 * (time.perf_counter() - began) / max(1, len(data.splits["test"].rows))
 
     model_dir = Path(model_dir)
-    save_keras(trained.model, model_dir / MODEL_FILE)
-    write_json(model_dir / "classes.json", data.classes)
     store_attrs = RowStore.open(spectrograms).attrs
-    write_json(
-        model_dir / "params.json",
-        {
-            "model": "crnn",
-            "params": {"model": as_dict(params.model)},
-            # what predict must apply to a new file to get this model's input
-            "input": {
-                "audio": as_dict(params.audio),
-                "min_seconds": params.decode.min_seconds,
-                "spectrogram": {
-                    k: store_attrs[k]
-                    for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")
+    with atomic_path(model_dir) as staged:  # the folder changes as a whole (see model_files)
+        staged.mkdir()
+        save_keras(trained.model, staged / MODEL_FILE)
+        write_json(staged / "classes.json", data.classes)
+        write_json(
+            staged / "params.json",
+            {
+                "model": "crnn",
+                "params": {"model": as_dict(params.model)},
+                # what predict must apply to a new file to get this model's input
+                "input": {
+                    "audio": as_dict(params.audio),
+                    "min_seconds": params.decode.min_seconds,
+                    "spectrogram": {
+                        k: store_attrs[k]
+                        for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")
+                    },
                 },
+                "crop_frames": trained.crop_frames,
+                "epochs_run": trained.epochs_run,
+                "best_epoch": trained.best_epoch,
+                "device": device,
             },
-            "crop_frames": trained.crop_frames,
-            "epochs_run": trained.epochs_run,
-            "best_epoch": trained.best_epoch,
-            "device": device,
-        },
-    )
+        )
     report = model_report(
         "crnn",
         data.classes,
