@@ -8,6 +8,7 @@ truncated file does hold instead of discarding the track.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
     if size == 0:
         raise UnreadableAudioError("empty file (0 bytes)")
     try:
-        audio_file = sf.SoundFile(path)
+        # as bytes: a file name that is not UTF-8 (Linux allows any bytes) still opens
+        audio_file = sf.SoundFile(os.fsencode(path))
     except sf.LibsndfileError:
         # libsndfile's own text here ("File does not exist or is not a regular file") misleads
         raise UnreadableAudioError(f"not a readable audio file ({size} bytes)") from None
@@ -100,6 +102,12 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
                 decoded, error = _read_frames(audio_file, wanted + margin, channels, block)
     if len(decoded) == 0:
         raise NoAudioError(error or "the file holds no audio frames")
+    if not np.isfinite(decoded).all():
+        # a float WAV can hold NaN or infinity: no feature of it means anything
+        bad = int(np.count_nonzero(~np.isfinite(decoded)))
+        raise UnreadableAudioError(
+            f"{bad} of {decoded.size} samples are not finite (NaN or infinity)"
+        )
     mono = _mix_to_mono(decoded)
     if source_sr != sr:
         mono = soxr.resample(mono, source_sr, sr, quality=RESAMPLE_QUALITY)
@@ -163,4 +171,8 @@ def from_int16(row: np.ndarray) -> np.ndarray:
 
 
 def is_silent(samples: np.ndarray) -> bool:
-    return len(samples) == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK
+    """No audible audio: nothing, or nothing but a constant (a DC offset is not sound)."""
+    if len(samples) == 0:
+        return True
+    centred = samples - np.mean(samples, dtype=np.float64)
+    return float(np.max(np.abs(centred))) < SILENCE_PEAK

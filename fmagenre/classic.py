@@ -29,7 +29,7 @@ from fmagenre.errors import UserError
 from fmagenre.evaluation import macro_f1, model_report, predictions_table, write_model_outputs
 from fmagenre.model_files import model_bytes, save_pipeline
 from fmagenre.params import Params, as_dict
-from fmagenre.reduction import kept_features, reduction_steps
+from fmagenre.reduction import check_reduction, kept_features, reduction_steps
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ def fit_candidate(
 ) -> Pipeline:
     """Fit preprocessing and estimator on the training split (CatBoost watches validation to stop)."""
     X_train, y_train = data.X["training"], data.y("training")
+    check_reduction(params.preprocess, *X_train.shape)
     steps = preprocessing(name, params, X_train.shape[1])
     prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
     transform = prepared.transform if prepared is not None else (lambda X: X)

@@ -13,7 +13,7 @@ import os
 import sys
 
 from fmagenre import __version__
-from fmagenre.errors import UserError
+from fmagenre.errors import UserError, missing_package_message
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("fmagenre.synth.command", "write a synthetic dataset in FMA's layout"),
@@ -24,6 +24,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.split(".")[0] == "fmagenre":
+            raise  # a bug of this package, not a missing install
+        # run by a python without the project's packages (the venv not activated)
+        print(f"error: {missing_package_message(exc.name, sys.executable)}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     os.environ.setdefault(
         "TF_CPP_MIN_LOG_LEVEL", "3"
     )  # TensorFlow's C++ start-up notes are noise here

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("ok", "short", "silent", "corrupt", "missing")
 SHORT_FRACTION = 0.98  # a clip with less real audio than this share of audio.duration is 'short'
+SHORT_WARNING_SHARE = 0.5  # more short tracks than this share: audio.duration is likely wrong
 ROWS_PER_SHARD = 512  # 512 clips of 30 s at 22,050 Hz in int16: 677 MB per shard file
 FORMAT_VERSION = 1  # bump when the bytes written for the same inputs change
 
@@ -192,6 +193,9 @@ def run_decode(
 
     manifest = build_manifest(items, records, params.decode.min_seconds)
     summary = summarise(manifest, elapsed, params.decode.max_bad_fraction)
+    warning = short_warning(manifest, settings.duration)
+    if warning:
+        log.warning(warning)
     if summary["bad_fraction"] > params.decode.max_bad_fraction:
         write_parquet(manifest_out, manifest)
         raise UserError(
@@ -274,6 +278,19 @@ def summarise(manifest: pd.DataFrame, elapsed: float, max_bad_fraction: float) -
         "audio_hours": round(audio_seconds / 3600, 3),
         "seconds": round(elapsed, 2),
     }
+
+
+def short_warning(manifest: pd.DataFrame, duration: float) -> str | None:
+    """A note when most tracks are shorter than audio.duration: then the setting, not the
+    data, is wrong (30 s for 10 s clips pads two thirds of every track with silence)."""
+    short = manifest[manifest["status"] == "short"]
+    if len(manifest) == 0 or len(short) <= SHORT_WARNING_SHARE * len(manifest):
+        return None
+    return (
+        f"{len(short)} of {len(manifest)} tracks are shorter than audio.duration = {duration:g} s "
+        f"(median {short['seconds'].median():.1f} s of audio): audio.duration is probably longer "
+        "than the clips; set it to their length in params.yaml"
+    )
 
 
 def _counts_text(counts: dict[str, int]) -> str:

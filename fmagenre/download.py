@@ -3,7 +3,8 @@
 FMA's archives are 7 to 879 GiB, and downloads that size get interrupted. So a download
 goes to ``<name>.part``, resumes from where it stopped with an HTTP Range request, retries
 transient failures with backoff, and becomes ``<name>`` only once its SHA-1 matches FMA's
-published one. A small ``<name>.verified`` record (size, mtime, SHA-1) lets later runs skip
+published one. A connection that trickles (below a minimum rate over a window) counts as a
+failure, not as progress, and a resumed reply must start at the bytes already held. A small ``<name>.verified`` record (size, mtime, SHA-1) lets later runs skip
 both the download and the hashing of an archive already checked. On a mismatch nothing the
 user had is deleted or replaced, and the message says what to do.
 """
@@ -14,10 +15,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
+import urllib3
 from tqdm.auto import tqdm
 
 from fmagenre.disk import require_free_space
@@ -33,8 +38,16 @@ OFFLINE_HINT = (
 )
 
 
+MIN_RATE = 10 * 1024  # bytes per second, averaged over RATE_WINDOW ...
+RATE_WINDOW = 60.0  # ... seconds: slower than that is a stalled connection, not progress
+
+
 class TransientError(Exception):
     """A failure worth retrying: dropped connection, timeout, 5xx."""
+
+
+class StalledError(TransientError):
+    """The connection delivers, but too slowly to ever finish: retried, never counted as progress."""
 
 
 def sha1_of(path: Path, progress: bool = False) -> str:
@@ -91,8 +104,15 @@ def download(
     backoff: float = 1.0,
     timeout: float = 30.0,
     session: requests.Session | None = None,
+    min_rate: float = MIN_RATE,
+    rate_window: float = RATE_WINDOW,
 ) -> Path:
     """Make ``dest`` a verified copy of ``url``; return it. Raises UserError on a fault a user must fix."""
+    scheme = urlparse(url).scheme
+    if scheme not in ("http", "https") or not urlparse(url).netloc:
+        raise UserError(
+            f"cannot download {url!r}: not an http:// or https:// URL (check data.url_base in params.yaml)"
+        )
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if is_verified(dest, sha1):
@@ -115,12 +135,19 @@ def download(
     started = size = _size(part)
     while True:
         try:
-            _fetch_into(session, url, part, timeout, progress)
+            _fetch_into(session, url, part, timeout, progress, (min_rate, rate_window))
             break
+        except requests.TooManyRedirects:
+            raise UserError(
+                f"downloading {url} failed: the server redirects in a loop; check data.url_base in params.yaml"
+            ) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise UserError(f"cannot download {url!r}: {exc}; check data.url_base") from None
         except (TransientError, requests.ConnectionError) as exc:
             # Retries count failures in a row: an attempt that moved the download on proves
-            # the connection works, so a huge download survives any number of drops.
-            if _size(part) > size:
+            # the connection works, so a huge download survives any number of drops (a
+            # trickle that stalled proves nothing).
+            if _size(part) > size and not isinstance(exc, StalledError):
                 attempt = 0
             size = _size(part)
             attempt += 1
@@ -175,7 +202,12 @@ def _reason(exc: Exception) -> str:
 
 
 def _fetch_into(
-    session: requests.Session, url: str, part: Path, timeout: float, progress: bool
+    session: requests.Session,
+    url: str,
+    part: Path,
+    timeout: float,
+    progress: bool,
+    rate: tuple[float, float] = (MIN_RATE, RATE_WINDOW),
 ) -> None:
     """Append the rest of ``url`` to ``part``. Raises TransientError for retryable failures."""
     have = part.stat().st_size if part.exists() else 0
@@ -196,6 +228,14 @@ def _fetch_into(
         if response.status_code == 200 and have:
             log.info("%s: the server ignored the resume request; starting over", part.name)
             have = 0
+        if response.status_code == 206 and _range_start(response) != have:
+            # bytes from elsewhere appended to the part would only show as a bad checksum
+            # at the very end: start over instead
+            part.unlink()
+            raise TransientError(
+                f"the server resumed at {response.headers.get('Content-Range') or 'an unknown byte'} "
+                f"instead of byte {have:,}; starting over"
+            )
         total = _total_size(response, have)
         if total is not None:
             require_free_space(part.parent, total - have, f"for the rest of {part.name}")
@@ -213,19 +253,44 @@ def _fetch_into(
             ) as bar,
         ):
             try:
-                for block in response.iter_content(NETWORK_CHUNK):
+                for block in _blocks(response, *rate):
                     handle.write(block)
                     bar.update(len(block))
             except (
                 requests.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
                 requests.Timeout,
+                urllib3.exceptions.HTTPError,
             ) as exc:
                 raise TransientError(
                     f"connection dropped after {handle.tell():,} bytes ({type(exc).__name__})"
                 ) from None
         if total is not None and part.stat().st_size < total:
             raise TransientError(f"connection closed at {part.stat().st_size:,} of {total:,} bytes")
+
+
+def _blocks(response: requests.Response, min_rate: float, window: float) -> Iterator[bytes]:
+    """The body as it arrives (each read returns what came, however little, so a trickle is
+    seen); StalledError when a window of ``window`` seconds brings less than ``min_rate``
+    bytes a second (a per-read timeout never fires on a server sending 4 bytes a second)."""
+    started, received = time.monotonic(), 0
+    while block := response.raw.read1(NETWORK_CHUNK, decode_content=True):
+        yield block
+        received += len(block)
+        elapsed = time.monotonic() - started
+        if elapsed >= window:
+            if received < min_rate * elapsed:
+                raise StalledError(
+                    f"stalled: {received:,} bytes in {elapsed:.0f} s, below the minimum of "
+                    f"{min_rate / 1024:g} KiB/s"
+                )
+            started, received = time.monotonic(), 0
+
+
+def _range_start(response: requests.Response) -> int | None:
+    """The first byte a 206 reply carries, from its Content-Range (None when absent)."""
+    match = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+    return int(match.group(1)) if match else None
 
 
 def _total_size(response: requests.Response, have: int) -> int | None:

@@ -10,3 +10,11 @@ class UserError(Exception):
 
 class ParamsError(UserError):
     """params.yaml has an unknown key, a wrong type or an out-of-range value."""
+
+
+def missing_package_message(package: str, python: str) -> str:
+    """What to say when the interpreter running the project lacks a package it needs."""
+    return (
+        f"{package} is not installed for {python}: activate the project's environment first "
+        "(source .venv/bin/activate) or install it there (pip install -r requirements.txt)"
+    )

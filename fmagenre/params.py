@@ -302,30 +302,113 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+def _no_duplicate_keys(loader: _Yaml12Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    """A key given twice is refused: YAML loaders silently keep the last one, so the value
+    a reader of the file sees first would not be the one that runs."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise DuplicateKeyError(key, seen[key], key_node.start_mark.line + 1)
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: Any, first: int, again: int):
+        super().__init__(f"key '{key}' is given twice (lines {first} and {again})")
+        self.key, self.first, self.again = key, first, again
+
+
+_Yaml12Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
+
+
 def read_yaml(text: str) -> Any:
-    """Parse YAML text the way DVC does (YAML 1.2 numbers)."""
+    """Parse YAML text the way DVC does (YAML 1.2 numbers); a key given twice is an error."""
     return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-def load_params(path: Path | str = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml; raise ParamsError with one line on any problem."""
+# Sections DVC reads as stage dependencies (all but compute.*): a file without one of them
+# would pass here and fail later, in `dvc repro`.
+OPTIONAL_SECTIONS = ("compute",)
+
+
+def load_params(path: Path | str = PARAMS_FILE, *, complete: bool = True) -> Params:
+    """Read and validate params.yaml; raise ParamsError with one line on any problem.
+
+    ``complete``: every section the stages depend on must be in the file (a fragment of
+    params, e.g. in a test, may leave them to the defaults).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the project root)") from None
+    except IsADirectoryError:
+        raise ParamsError(f"{path} is a folder: name the params file (params.yaml)") from None
+    except UnicodeDecodeError as exc:
+        line = _line_of(exc.object, exc.start)
+        raise ParamsError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read it ({exc.strerror})") from None
     try:
         raw = read_yaml(text)
+    except DuplicateKeyError as exc:
+        raise ParamsError(f"{path}: {exc}; keep one") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ParamsError(f"{path}: not valid YAML{where}") from None
-    return parse_params(raw if raw is not None else {}, source=str(path))
+    if raw is None and complete:
+        raise ParamsError(f"{path} is empty: every stage reads its settings from it")
+    params = parse_params(raw if raw is not None else {}, source=str(path))
+    if complete:
+        names = [f.name for f in dataclasses.fields(Params) if f.name not in OPTIONAL_SECTIONS]
+        missing = [name for name in names if not raw.get(name)]
+        if missing:
+            raise ParamsError(
+                f"{path}: section '{missing[0]}' is missing or empty"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                + "; every stage's section must be there (see the project's params.yaml)"
+            )
+    return params
+
+
+def _line_of(data: bytes, position: int) -> int:
+    return data.count(b"\n", 0, position) + 1
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate an already-parsed mapping against the Params schema."""
-    return _build(Params, raw, prefix="", source=source)
+    params = _build(Params, raw, prefix="", source=source)
+    check_consistency(params, source)
+    return params
+
+
+def check_consistency(params: Params, source: str = "params.yaml") -> None:
+    """Values each valid alone but not together, or valid in type but unusable."""
+    from urllib.parse import urlparse
+
+    url = urlparse(params.data.url_base)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ParamsError(
+            f"{source}: data.url_base = {_show(params.data.url_base)} is not allowed "
+            "(allowed: an http:// or https:// URL)"
+        )
+    spectrogram, nyquist = params.spectrogram, params.audio.sr / 2
+    fmax = spectrogram.fmax if spectrogram.fmax is not None else nyquist
+    if spectrogram.fmin >= fmax:
+        raise ParamsError(
+            f"{source}: spectrogram.fmin = {_fmt(spectrogram.fmin)} is not below spectrogram.fmax "
+            f"({_fmt(fmax)} Hz{'' if spectrogram.fmax is not None else ', half of audio.sr'})"
+        )
+    if params.decode.min_seconds > params.audio.duration:
+        raise ParamsError(
+            f"{source}: decode.min_seconds = {_fmt(params.decode.min_seconds)} is more than "
+            f"audio.duration = {_fmt(params.audio.duration)}: no track could be usable"
+        )
 
 
 def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:

@@ -12,25 +12,30 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from fmagenre.audio import from_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
 from fmagenre.errors import UserError
 from fmagenre.model_files import FolderSnapshot, load_keras, load_pipeline, read_consistently
 from fmagenre.params import ComputeParams, DecodeParams
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, map_tracks
+from fmagenre.trackmap import Journal, RowSpec, TrackOutput, make_backend, map_tracks
 
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
 MODEL_NAMES = ("rf", "svm", "gbdt", "crnn")
 TRAINING_STAGE = {"rf": "train_rf", "svm": "train_svm", "gbdt": "train_gbdt", "crnn": "train_crnn"}
+CHUNK_FILES = 4  # files per task
+BATCH_CHUNKS = 8  # chunks per worker in one batch: what memory holds at once
 
 
 @dataclass(frozen=True)
@@ -225,44 +230,74 @@ def predict_files(
     files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
 ) -> list[Prediction]:
     """Predict every file; a file that fails has an error and no probabilities."""
+    return list(predict_stream(files, loaded, workers=workers, progress=progress))
+
+
+def predict_stream(
+    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+) -> Iterator[Prediction]:
+    """Predict every file, yielding results in file order as each batch finishes.
+
+    Files go to the workers a batch at a time (BATCH_CHUNKS chunks per worker), so memory
+    holds one batch of model inputs, never the inputs of every file: 10,000 files of 30 s
+    need what 100 do.
+    """
     recipe = loaded.recipe
     spec = row_spec(recipe)
-    rows = np.zeros((len(files), *spec.shape), dtype=spec.dtype)
+    compute = ComputeParams(workers=workers, chunk_size=CHUNK_FILES)
+    batch_size = BATCH_CHUNKS * CHUNK_FILES * compute.worker_count
+    track_fn = functools.partial(prepare_input, recipe=recipe)
+    bar = tqdm(total=len(files), unit="file", desc="predict", disable=not progress, smoothing=0.1)
+    backend = make_backend(compute)  # one pool for every batch
+    try:
+        with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
+            for start in range(0, len(files), batch_size):
+                batch = files[start : start + batch_size]
+                rows = np.zeros((len(batch), *spec.shape), dtype=spec.dtype)
 
-    def keep(start: int, block: np.ndarray) -> None:
-        rows[start : start + len(block)] = block
+                def keep(first: int, block: np.ndarray, rows: np.ndarray = rows) -> None:
+                    rows[first : first + len(block)] = block
+                    bar.update(len(block))
 
-    compute = ComputeParams(workers=workers, chunk_size=4)
-    with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
-        journal = Journal.open(Path(tmp), {"predict": True})
-        records = map_tracks(
-            functools.partial(prepare_input, recipe=recipe),
-            [str(path) for path in files],
-            compute=compute,
-            journal=journal,
-            on_rows=keep,
-            row_spec=spec,
-            desc="predict",
-            progress=progress,
-        )
+                journal = Journal.open(Path(tmp) / str(start), {"predict": start})
+                records = map_tracks(
+                    track_fn,
+                    [str(path) for path in batch],
+                    compute=compute,
+                    journal=journal,
+                    on_rows=keep,
+                    row_spec=spec,
+                    progress=False,
+                    backend=backend,
+                )
+                yield from _predictions(batch, records, rows, loaded)
+    finally:
+        backend.close()
+        bar.close()
+
+
+def _predictions(
+    files: list[Path], records: list[dict[str, Any]], rows: np.ndarray, loaded: LoadedModel
+) -> Iterator[Prediction]:
     ok = [i for i, record in enumerate(records) if record.get("status") in ("ok", "short")]
     probabilities = loaded.probabilities(rows[ok]) if ok else np.zeros((0, len(loaded.classes)))
     by_position = dict(zip(ok, probabilities, strict=True))
-    predictions = []
     for i, (path, record) in enumerate(zip(files, records, strict=True)):
+        shown = display_path(path)
         if i in by_position:
             note = f"only {record['seconds']:.1f} s of audio" if record["status"] == "short" else ""
-            predictions.append(
-                Prediction(
-                    str(path),
-                    record["status"],
-                    dict(zip(loaded.classes, map(float, by_position[i]), strict=True)),
-                    note=note,
-                )
+            yield Prediction(
+                shown,
+                record["status"],
+                dict(zip(loaded.classes, map(float, by_position[i]), strict=True)),
+                note=note,
             )
         else:
             status = record.get("status", "error")
-            predictions.append(
-                Prediction(str(path), status, None, error=record.get("error") or status)
-            )
-    return predictions
+            yield Prediction(shown, status, None, error=record.get("error") or status)
+
+
+def display_path(path: Path | str) -> str:
+    """A path as text that any output can hold: bytes of a name that are not UTF-8 (Linux
+    allows any) are shown as \\xNN escapes instead of failing the write."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -8,13 +8,10 @@ no files, bad arguments).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import sys
 from pathlib import Path
 
-from fmagenre.atomic import write_text
+from fmagenre.arguments import non_negative_int
 from fmagenre.errors import UserError
 from fmagenre.paths import MODELS
 
@@ -34,11 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", default="table", choices=["table", "json", "csv"])
     parser.add_argument(
-        "--output", type=Path, help="write the results to this file instead of standard output"
+        "--output", help="write the results to this file instead of standard output"
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="processes for decoding and features (default: every core)",
     )
@@ -52,79 +49,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fmagenre.predict import find_audio_files, load_model, predict_files
+    from fmagenre.predict import display_path, find_audio_files, load_model, predict_stream
+    from fmagenre.predict_output import WRITERS, check_output, open_output
 
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1")
+    files = find_audio_files(args.paths)
+    # before any work: a bad --output must not wait for the last file to be decoded
+    output = check_output(args.output, files) if args.output is not None else None
     loaded = load_model(args.models_dir, args.model)
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
-    files = find_audio_files(args.paths)
     if not files:
         raise UserError("no audio file found in " + ", ".join(args.paths))
-    predictions = predict_files(files, loaded, workers=args.workers, progress=not args.quiet)
-    text = {"table": as_table, "json": as_json, "csv": as_csv}[args.format](
-        predictions, loaded.name, args.top_k
-    )
-    if args.output:
-        write_text(args.output, text)
-        print(f"wrote {len(predictions)} predictions to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    failed = sum(p.probabilities is None for p in predictions)
+    total = failed = 0
+    with open_output(output) as stream:
+        writer = WRITERS[args.format](
+            stream, loaded.name, args.top_k, [display_path(f) for f in files], loaded.classes
+        )
+        writer.begin()
+        for prediction in predict_stream(
+            files, loaded, workers=args.workers, progress=not args.quiet
+        ):
+            writer.write(prediction)
+            total += 1
+            failed += prediction.probabilities is None
+        writer.end()
+    if output is not None:
+        print(f"wrote {total} predictions to {display_path(output)}", file=sys.stderr)
     if failed:
-        print(f"{failed} of {len(predictions)} files could not be classified", file=sys.stderr)
+        print(f"{failed} of {total} files could not be classified", file=sys.stderr)
     return 1 if failed else 0
-
-
-def as_table(predictions, model: str, k: int) -> str:
-    width = min(60, max(len(p.path) for p in predictions))
-    name_width = max(
-        (len(genre) for p in predictions for genre in (p.probabilities or {})), default=0
-    )
-    lines = [f"{'file':<{width}}  top genres ({model})"]
-    for p in predictions:
-        shown = p.path if len(p.path) <= width else "..." + p.path[-(width - 3) :]
-        if p.probabilities is None:
-            lines.append(f"{shown:<{width}}  error: {p.error}")
-        else:
-            ranked = "   ".join(
-                f"{genre:<{name_width}} {probability:6.1%}" for genre, probability in p.top(k)
-            )
-            lines.append(f"{shown:<{width}}  {ranked}" + (f"   ({p.note})" if p.note else ""))
-    return "\n".join(lines) + "\n"
-
-
-def as_json(predictions, model: str, k: int) -> str:
-    rows = [
-        {
-            "path": p.path,
-            "model": model,
-            "status": p.status,
-            "predictions": [{"genre": g, "probability": round(v, 6)} for g, v in p.top(k)],
-            "error": p.error,
-            "note": p.note,
-        }
-        for p in predictions
-    ]
-    return json.dumps(rows, indent=2) + "\n"
-
-
-def as_csv(predictions, model: str, k: int) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "path",
-            "model",
-            "status",
-            "error",
-            *[f"{kind}_{i}" for i in range(1, k + 1) for kind in ("genre", "probability")],
-        ]
-    )
-    for p in predictions:
-        ranked = [
-            value for genre, probability in p.top(k) for value in (genre, f"{probability:.6f}")
-        ]
-        writer.writerow([p.path, model, p.status, p.error, *ranked, *[""] * (2 * k - len(ranked))])
-    return buffer.getvalue()

@@ -17,6 +17,7 @@ from sklearn.feature_selection import SelectKBest, mutual_info_classif
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from fmagenre.errors import ParamsError
 from fmagenre.params import PreprocessParams
 
 
@@ -86,6 +87,17 @@ def reduction_steps(
             ),
         )
     ]
+
+
+def check_reduction(preprocess: PreprocessParams, n_samples: int, n_features: int) -> None:
+    """Settings that only the training data can refute, refuted in one line before fitting."""
+    components = preprocess.pca_components
+    if preprocess.method == "pca" and components >= 1 and int(components) > n_samples:
+        raise ParamsError(
+            f"preprocess.pca_components = {int(components)} is more than PCA can give here: at most "
+            f"{min(n_samples, n_features)} (the {n_samples} training tracks, {n_features} features); "
+            "lower it, or give a share of variance below 1 (e.g. 0.95)"
+        )
 
 
 def kept_features(pipeline: Pipeline, columns: list[str]) -> list[str] | str:

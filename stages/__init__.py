@@ -12,8 +12,6 @@ try:
     import pandas  # noqa: F401
     import yaml  # noqa: F401
 except ModuleNotFoundError as _missing:
-    sys.exit(
-        f"[stages] error: {_missing.name} is not installed for {sys.executable}: activate the "
-        "project's environment first (source .venv/bin/activate) or install it there "
-        "(pip install -r requirements.txt)"
-    )
+    from fmagenre.errors import missing_package_message
+
+    sys.exit(f"[stages] error: {missing_package_message(str(_missing.name), sys.executable)}")

@@ -2,13 +2,14 @@
 
 Tests of the download code talk to it over a real socket: it can drop the connection
 mid-file (once or more), hang up without answering, answer 5xx a few times, ignore Range,
-and it records every request.
+resume from the wrong byte, redirect in a loop, trickle bytes, and it records every request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,9 @@ class Behaviour:
     hang_ups: int = 0  # once some bytes were sent, close this many connections unanswered
     server_errors: int = 0  # answer 500 this many times first
     ignore_range: bool = False
+    resume_from_zero: bool = False  # answer a Range request with 206 from byte 0 (and say so)
+    redirect_loop: bool = False  # answer every request with a redirect to itself
+    trickle: int | None = None  # after this many body bytes, send one byte every 0.05 s
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
     bytes_sent: int = 0
 
@@ -44,6 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
             behaviour.server_errors -= 1
             self.send_error(500, "try again")
             return
+        if behaviour.redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         path = self.server.root / self.path.lstrip("/")
         if not path.is_file():
             self.send_error(404, "Not Found")
@@ -53,6 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
         range_header = self.headers.get("Range")
         if range_header and not behaviour.ignore_range:
             start = int(range_header.removeprefix("bytes=").split("-")[0])
+            if behaviour.resume_from_zero:
+                start = 0
             if start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -75,6 +87,23 @@ class _Handler(BaseHTTPRequestHandler):
                 behaviour.drop_after = None
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if behaviour.trickle is not None:
+            self.wfile.write(body[: behaviour.trickle])
+            self.wfile.flush()
+            behaviour.bytes_sent += behaviour.trickle
+            deadline = time.monotonic() + 30  # bounded: the client gives up long before
+            for byte in body[behaviour.trickle :]:
+                if time.monotonic() > deadline:
+                    break
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client hung up, as it should
+                    break
+                behaviour.bytes_sent += 1
+                time.sleep(0.05)
+            self.close_connection = True
             return
         self.wfile.write(body)
         behaviour.bytes_sent += len(body)

@@ -146,3 +146,47 @@ def test_a_lost_connection_after_progress_is_retried_not_called_offline(archive,
     message = str(info.value)
     assert "cannot reach" not in message and "synthetic" not in message
     assert "run again to resume from" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("url_base", ["not a url", "ftp://example.org/fma/", "file:///etc/"])
+def test_a_url_that_is_not_http_is_refused_up_front(tmp_path, url_base):
+    with pytest.raises(UserError, match=r"not an http:// or https:// URL"):
+        download(url_base + "fma_test.zip", tmp_path / "fma_test.zip", "0" * 40, **FAST)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_redirect_loop_is_one_line(archive, tmp_path):
+    served, data, sha1 = archive
+    with serve(served, Behaviour(redirect_loop=True)) as (url, _):
+        with pytest.raises(UserError, match="redirects in a loop; check data.url_base"):
+            download(url + "fma_test.zip", tmp_path / "fma_test.zip", sha1, **FAST)
+
+
+def test_a_trickling_server_is_retried_then_reported(archive, tmp_path):
+    served, data, sha1 = archive
+    with serve(served, Behaviour(trickle=1000)) as (url, behaviour):
+        with pytest.raises(
+            UserError, match=r"failed 3 times in a row \(stalled: .* below the minimum"
+        ):
+            download(
+                url + "fma_test.zip",
+                tmp_path / "fma_test.zip",
+                sha1,
+                **{**FAST, "retries": 2},
+                min_rate=1000,
+                rate_window=0.5,
+            )
+    assert (
+        len(behaviour.requests) == 3
+    )  # each stall was retried, and progress did not reset the count
+    part = tmp_path / "fma_test.zip.part"
+    assert part.read_bytes() == data[: part.stat().st_size]  # what came is kept for a resume
+
+
+def test_a_resume_that_starts_elsewhere_is_not_appended(archive, tmp_path):
+    served, data, sha1 = archive
+    (tmp_path / "fma_test.zip.part").write_bytes(data[:500_000])
+    with serve(served, Behaviour(resume_from_zero=True)) as (url, behaviour):
+        path = download(url + "fma_test.zip", tmp_path / "fma_test.zip", sha1, **FAST)
+    assert path.read_bytes() == data  # started over, not 500,000 bytes doubled
+    assert [r for _, r in behaviour.requests] == ["bytes=500000-", None]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fmagenre.arguments import non_negative_int, writable_folder
 from fmagenre.params import SynthParams, available_cores
 
 
@@ -29,12 +30,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also pack fma_metadata.zip and fma_<name>.zip, with SHA-1",
     )
-    parser.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
+    parser.add_argument(
+        "--workers", type=non_negative_int, default=0, help="processes (default: every core)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from fmagenre.synth import generate_dataset, pack_archives
 
+    writable_folder(args.out_dir, "OUT_DIR")
     summary = generate_dataset(
         args.out_dir,
         name=args.name,
