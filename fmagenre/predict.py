@@ -4,7 +4,8 @@ A prediction must apply exactly what training applied, so it uses the pipeline's
 with the settings saved beside the model: the decode stage's per-track function (same
 sample rate, duration, crop and int16 storage), then the feature or log-mel code. Files go
 through the map over tracks (all cores, a progress bar, one file's failure recorded, not
-fatal); the model then predicts in batches in this process.
+fatal) a batch at a time, and the model predicts each batch in this process as it finishes,
+so memory does not grow with the number of files.
 """
 
 from __future__ import annotations

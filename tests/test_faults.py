@@ -246,3 +246,37 @@ def test_a_stage_on_a_full_disk_ends_in_one_line(small_disk, capsys, monkeypatch
     assert len(lines) == 1
     assert lines[0].startswith("[decode] error: the disk is full (No space left on device writing ")
     assert "finished work is kept" in lines[0]
+
+
+@pytest.mark.e2e
+def test_killing_dvc_ends_its_stage_and_an_immediate_rerun_resumes(tmp_path):
+    from dvc_project import TINY_PARAMS, DvcProject
+
+    project = DvcProject.copy_of_project(tmp_path / "project")
+    project.set_params(**TINY_PARAMS)
+    project.commit_all("tiny")
+    project.repro("fetch")
+    dvc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", "decode"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    stage = None
+    while stage is None and time.monotonic() < deadline:
+        stages = [
+            p
+            for p in psutil.Process(dvc.pid).children(recursive=True)
+            if "stages.decode" in " ".join(p.cmdline())
+        ]
+        stage = stages[0] if stages else None
+        time.sleep(0.1)
+    assert stage is not None, "the decode stage never started"
+    pool = _wait_for_descendants(stage, 3)  # resource tracker, forkserver, a worker
+    assert stage.is_running()  # killed mid-stage, as the OOM killer would
+    dvc.send_signal(signal.SIGKILL)
+    dvc.wait()
+    assert _survivors([stage, *pool], within=5) == []
+    assert project.repro("decode") == ["decode"]  # no race with an orphan, no misleading error

@@ -1,0 +1,133 @@
+"""Peak memory of predict does not grow with the number of files.
+
+Runs ``python -m fmagenre predict`` (CRNN, 2 workers, CSV to a file), in a fresh process
+each, on a folder of N and of 10 N audio files (8-s clips: a few real MP3s under many names,
+hard links, so the disk holds them once), and prints the peak resident memory of the
+predict process and its wall time. predict streams (files in by batches, rows out as each
+batch finishes), so the two peaks must stay within 20% of each other.
+
+    python benchmarks/predict_memory.py [--files 200]
+
+Ends with one JSON line of the figures; exits 1 when the peaks differ by more than 20%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parents[1]
+SR = 22050
+SECONDS = 8.0
+CLASSES = [
+    "Electronic",
+    "Experimental",
+    "Folk",
+    "Hip-Hop",
+    "Instrumental",
+    "International",
+    "Pop",
+    "Rock",
+]
+CHILD = """
+import json, resource, sys
+from fmagenre.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"exit": code, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def make_model(folder: Path) -> None:
+    """A CRNN of the default architecture (untrained weights: memory, not accuracy, is measured)."""
+    from fmagenre.crnn.model import build_crnn
+    from fmagenre.crnn.stage import save_keras
+    from fmagenre.params import ModelParams
+
+    params = ModelParams()
+    model = build_crnn(params.crop_frames, 128, len(CLASSES), params, np.zeros(128), np.ones(128))
+    folder.mkdir(parents=True)
+    save_keras(model, folder / "model.keras")
+    (folder / "classes.json").write_text(json.dumps(CLASSES))
+    spectrogram = {"sr": SR, "n_fft": 2048, "hop_length": 512, "n_mels": 128}
+    spectrogram |= {"fmin": 0.0, "fmax": SR / 2, "db_floor": -80.0}
+    audio = {"sr": SR, "duration": SECONDS, "crop": "center"}
+    saved = {"input": {"audio": audio, "min_seconds": 1.0, "spectrogram": spectrogram}}
+    (folder / "params.json").write_text(json.dumps({**saved, "crop_frames": params.crop_frames}))
+
+
+def make_files(folder: Path, count: int, sources: list[Path]) -> None:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        os.link(sources[i % len(sources)], folder / f"{i:05d}.mp3")
+
+
+def make_sources(folder: Path, count: int = 10) -> list[Path]:
+    import soundfile as sf
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    t = np.arange(int(SECONDS * 44100)) / 44100
+    paths = []
+    for i in range(count):
+        tone = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 2000) * t)
+        samples = (tone + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+        path = folder / f"source{i}.mp3"
+        sf.write(path, samples, 44100, format="MP3", subtype="MPEG_LAYER_III")
+        paths.append(path)
+    return paths
+
+
+def run(files: Path, models: Path, out: Path, code: Path) -> dict:
+    command = [sys.executable, "-c", CHILD, "predict", str(files), "--model", "crnn"]
+    command += ["--models-dir", str(models), "--quiet", "--format", "csv", "--output", str(out)]
+    command += ["--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    began = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code)
+    seconds = time.perf_counter() - began
+    if result.returncode != 0:
+        raise SystemExit(f"predict failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    rows = len(out.read_text().splitlines()) - 1
+    return {"files": rows, "peak_rss_mb": figures["peak_rss_mb"], "seconds": round(seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--code", type=Path, default=PROJECT, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_model(root / "models" / "crnn")
+        sources = make_sources(root / "sources")
+        for count in (args.files, 10 * args.files):
+            make_files(root / f"in{count}", count, sources)
+            runs.append(
+                run(root / f"in{count}", root / "models", root / f"out{count}.csv", args.code)
+            )
+    small, large = runs
+    ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+    print("predict --model crnn --workers 2, 8-s MP3 clips, fresh process each:")
+    for figures in runs:
+        print(
+            f"  {figures['files']:>6,} files: peak RSS {figures['peak_rss_mb']:,.0f} MiB, "
+            f"{figures['seconds']:.0f} s ({figures['files'] / figures['seconds']:.1f} files/s)"
+        )
+    print(f"  peak ratio {ratio:.3f} (10x the files; must stay within 1.2)")
+    print(json.dumps({"small": small, "large": large, "peak_ratio": round(ratio, 3)}))
+    if ratio > 1.2:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
