@@ -329,15 +329,15 @@ def read_yaml(text: str) -> Any:
 
 
 # Sections DVC reads as stage dependencies (all but compute.*): a file without one of them
-# would pass here and fail later, in `dvc repro`.
+# would be called valid by `python -m fmagenre params` and fail later, in `dvc repro`.
 OPTIONAL_SECTIONS = ("compute",)
 
 
-def load_params(path: Path | str = PARAMS_FILE, *, complete: bool = True) -> Params:
+def load_params(path: Path | str = PARAMS_FILE, *, complete: bool = False) -> Params:
     """Read and validate params.yaml; raise ParamsError with one line on any problem.
 
-    ``complete``: every section the stages depend on must be in the file (a fragment of
-    params, e.g. in a test, may leave them to the defaults).
+    ``complete`` (``python -m fmagenre params``): the file must hold every section the stages
+    depend on. Stages leave that to DVC, which refuses to run one whose params are missing.
     """
     path = Path(path)
     try:

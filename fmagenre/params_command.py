@@ -16,6 +16,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    params = load_params(args.file)
+    params = load_params(args.file, complete=True)
     print(yaml.safe_dump(as_dict(params), sort_keys=False), end="")
     return 0

@@ -10,6 +10,7 @@ so memory does not grow with the number of files.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 import json
 import logging
@@ -36,7 +37,7 @@ AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
 MODEL_NAMES = ("rf", "svm", "gbdt", "crnn")
 TRAINING_STAGE = {"rf": "train_rf", "svm": "train_svm", "gbdt": "train_gbdt", "crnn": "train_crnn"}
 CHUNK_FILES = 4  # files per task
-BATCH_CHUNKS = 8  # chunks per worker in one batch: what memory holds at once
+BATCH_CHUNKS = 16  # chunks per worker in one batch; memory holds two batches at once
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,9 @@ def predict_stream(
     track_fn = functools.partial(prepare_input, recipe=recipe)
     bar = tqdm(total=len(files), unit="file", desc="predict", disable=not progress, smoothing=0.1)
     backend = make_backend(compute)  # one pool for every batch
+    # the model classifies a batch in a thread while the workers prepare the next one
+    model_thread = cf.ThreadPoolExecutor(1, thread_name_prefix="fmagenre-predict")
+    previous: tuple[list[Path], list[dict[str, Any]], cf.Future] | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
             for start in range(0, len(files), batch_size):
@@ -271,18 +275,30 @@ def predict_stream(
                     progress=False,
                     backend=backend,
                 )
-                yield from _predictions(batch, records, rows, loaded)
+                if previous is not None:
+                    yield from _predictions(*previous, loaded)
+                previous = (batch, records, model_thread.submit(_classify, records, rows, loaded))
+            if previous is not None:
+                yield from _predictions(*previous, loaded)
     finally:
+        model_thread.shutdown(wait=True, cancel_futures=True)
         backend.close()
         bar.close()
 
 
-def _predictions(
-    files: list[Path], records: list[dict[str, Any]], rows: np.ndarray, loaded: LoadedModel
-) -> Iterator[Prediction]:
+def _classify(
+    records: list[dict[str, Any]], rows: np.ndarray, loaded: LoadedModel
+) -> dict[int, np.ndarray]:
+    """Probabilities of the files that could be read, by position in the batch."""
     ok = [i for i, record in enumerate(records) if record.get("status") in ("ok", "short")]
     probabilities = loaded.probabilities(rows[ok]) if ok else np.zeros((0, len(loaded.classes)))
-    by_position = dict(zip(ok, probabilities, strict=True))
+    return dict(zip(ok, probabilities, strict=True))
+
+
+def _predictions(
+    files: list[Path], records: list[dict[str, Any]], classified: cf.Future, loaded: LoadedModel
+) -> Iterator[Prediction]:
+    by_position = classified.result()
     for i, (path, record) in enumerate(zip(files, records, strict=True)):
         shown = display_path(path)
         if i in by_position:

@@ -30,8 +30,8 @@ def run_stage(name: str, body: Callable[[Params], None]) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         follow_dvc()
+        params = load_params()
         with run_lock(paths.WORK / f"{name}.lock", f"the {name} stage"):
-            params = load_params()
             body(params)
     except UserError as exc:
         print(f"[{name}] error: {exc}", file=sys.stderr)

@@ -115,6 +115,7 @@ def _one_line(exc: BaseException) -> str:
 
 class Backend(Protocol):
     workers: int
+    warm: bool  # a chunk has run on it: its workers' caches are written
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future: ...
     def as_completed(self, futures: Sequence[Any]) -> Iterator[Any]: ...
@@ -133,6 +134,7 @@ class InlineBackend:
     """Runs tasks in this process: no pickling, easy to debug and profile."""
 
     workers = 1
+    warm = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         future: cf.Future = cf.Future()
@@ -160,6 +162,7 @@ class LocalPoolBackend:
 
     def __init__(self, workers: int):
         self.workers = workers
+        self.warm = False
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
@@ -197,6 +200,7 @@ class DaskBackend:
             logging.WARNING
         )  # its INFO chatter buries progress
         self._cluster = None
+        self.warm = False
         if scheduler:
             try:
                 self._client = Client(scheduler, timeout="20s")
@@ -424,8 +428,9 @@ def _run_chunks(
     # On workers, the first chunk runs alone: libraries that compile and cache code on first
     # use (librosa's numba functions) then write their cache files from one process, not
     # from several fresh workers at once, which can corrupt them (and segfault later runs).
+    # (Once per backend: a pool reused for the next batch, as predict does, starts full.)
     full = 1 if isinstance(backend, InlineBackend) else 2 * backend.workers
-    limit = 1
+    limit = full if getattr(backend, "warm", False) else 1
     in_flight: dict[Any, Chunk] = {}
 
     def fill() -> None:
@@ -452,6 +457,7 @@ def _run_chunks(
                 result = _run_isolated(backend, track_fn, chunk, row_spec)
             yield result
             limit = full
+            backend.warm = True
             fill()
             break  # re-enter as_completed with the refilled set
 

@@ -19,6 +19,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from test_classic import FAST, fabricate
 
+from fmagenre import predict
 from fmagenre.classic import train_and_evaluate
 from fmagenre.cli import main
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
@@ -26,7 +27,7 @@ from fmagenre.errors import ParamsError
 from fmagenre.features import feature_columns
 from fmagenre.model_files import save_pipeline
 from fmagenre.params import load_params, parse_params
-from fmagenre.predict import load_model, predict_stream
+from fmagenre.predict import load_model
 
 PROJECT = Path(__file__).resolve().parents[1]
 SR = 22050
@@ -151,20 +152,21 @@ def test_file_names_that_are_not_utf8_are_decoded_and_written_safely(models, tmp
     assert "caf\\xe9.mp3" in capsys.readouterr().out
 
 
-def test_predict_streams_batch_by_batch(models, tmp_path):
+def test_predict_streams_batch_by_batch(models, tmp_path, monkeypatch):
     """Results come out while later files are still to do: after the first result, delete
-    the files of the second batch, and they are reported missing, not classified."""
+    the files of the third batch, and they are reported missing, not classified. (The model
+    classifies batch 1 while batch 2 is prepared, so the first result comes after batch 2.)"""
+    monkeypatch.setattr(predict, "BATCH_CHUNKS", 2)  # one worker: batches of 2 chunks of 4 files
     files = [write_mp3(tmp_path / f"{i:03d}.mp3", tone(3, 44100, 200 + i), 44100) for i in range(2)]
-    for i in range(2, 40):
+    for i in range(2, 24):
         files.append(tmp_path / f"{i:03d}.mp3")
         os.link(files[i % 2], files[-1])
-    stream = predict_stream(files, load_model(models, "rf"), workers=1, progress=False)
+    stream = predict.predict_stream(files, load_model(models, "rf"), workers=1, progress=False)
     first = next(stream)
-    for path in files[32:]:  # one worker: batches of 8 chunks of 4 files
+    for path in files[16:]:
         path.unlink()
     rest = [first, *stream]
-    assert [p.status for p in rest[:32]] == ["ok"] * 32
-    assert [p.status for p in rest[32:]] == ["missing"] * 8
+    assert [p.status for p in rest] == ["ok"] * 16 + ["missing"] * 8
 
 
 # --------------------------------------------------------------------------------------
@@ -214,7 +216,7 @@ PROJECT_PARAMS = (PROJECT / "params.yaml").read_text()
 def test_params_that_would_fail_later_are_one_line_now(tmp_path, text, expected, capsys):
     path = _params_file(tmp_path, text)
     with pytest.raises(ParamsError, match=expected):
-        load_params(path)
+        load_params(path, complete=True)  # as `python -m fmagenre params` reads it
     assert main(["params", "--file", str(path)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 

@@ -102,12 +102,12 @@ def test_exponent_floats_read_as_dvc_reads_them(tmp_path):
     # PyYAML alone reads `1e-3` as a string; DVC (YAML 1.2) reads it as 0.001
     written = tmp_path / "params.yaml"
     written.write_text("model:\n  lr: 1e-3\n  l2: 5E-5\nsvm:\n  C: [1e1, 0.5]\n")
-    params = load_params(written, complete=False)
+    params = load_params(written)
     assert params.model.lr == 0.001 and params.model.l2 == 5e-5
     assert list(params.svm.C) == [10.0, 0.5]
     written.write_text("data:\n  url_base: 1e-3\n")
     with pytest.raises(ParamsError, match="data.url_base = 0.001 is not allowed"):
-        load_params(written, complete=False)
+        load_params(written)
 
 
 def test_load_params_reports_bad_yaml_and_missing_file(tmp_path):
@@ -123,7 +123,7 @@ def test_params_command_prints_validated_values(tmp_path, capsys):
     from fmagenre.cli import main
 
     good = tmp_path / "params.yaml"
-    project = (PROJECT / "params.yaml").read_text()
+    project = (PROJECT / "params.yaml").read_text()  # the command wants every section
     good.write_text(project.replace("sr: 22050", "sr: 16000"))
     assert main(["params", "--file", str(good)]) == 0
     assert "sr: 16000" in capsys.readouterr().out
