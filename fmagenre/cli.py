@@ -53,6 +53,13 @@ def _main(argv: list[str] | None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        from fmagenre.disk import disk_full_message, is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        print(f"error: {disk_full_message(exc)}: free space and run again", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

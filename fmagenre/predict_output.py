@@ -65,8 +65,13 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as stream:
-        yield stream
+    try:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+    except OSError as exc:  # a full disk: say which file could not be written
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, display_path(path)) from None
 
 
 class TableWriter:

@@ -1,7 +1,9 @@
-"""Shared fixtures: the real FMA clips, and real MP3 files made on the fly."""
+"""Shared fixtures: the real FMA clips, real MP3 files made on the fly, a small real disk."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,33 @@ def tone(
         amplitude * np.sin(2 * np.pi * freq * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
     ).astype(np.float32)
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MiB tmpfs (needs root, as CI and the dev machines have)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill_disk(disk: Path) -> None:
+    """Another process's file takes every free byte."""
+    with open(disk / "filler", "wb") as handle:
+        block = b"\xff" * 65536
+        try:
+            while True:
+                handle.write(block)
+                handle.flush()
+        except OSError:
+            pass

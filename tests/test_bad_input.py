@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import tone, write_mp3
+from conftest import fill_disk, tone, write_mp3
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from test_classic import FAST, fabricate
@@ -132,6 +132,18 @@ def test_a_bad_output_stops_before_any_work(tmp_path, output, expected, capsys):
     assert err[0].startswith("error: --output")
     assert re.search(expected.format(tmp=tmp_path), err[0])
     assert song.read_bytes() == before  # the input is never overwritten
+
+
+def test_output_on_a_disk_that_is_full_is_one_line(models, small_disk, tmp_path, capsys):
+    song = write_mp3(tmp_path / "song.mp3", tone(3, 44100), 44100)
+    fill_disk(small_disk)
+    assert _predict(models, str(song), "--output", str(small_disk / "out.csv")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: the disk is full (No space left on device writing {small_disk}/out.csv): "
+        "free space and run again"
+    ]
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no half-written file
 
 
 def test_workers_must_not_be_negative(models, tmp_path, capsys):

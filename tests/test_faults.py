@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from conftest import fill_disk
 
 from fmagenre.errors import UserError
 from fmagenre.runlock import run_lock
@@ -167,36 +168,6 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 4 MiB tmpfs (needs root, as CI and the dev machines have)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path) -> None:
-    """Another process's file takes every free byte."""
-    with open(disk / "filler", "wb") as handle:
-        block = b"\xff" * 65536
-        try:
-            while True:
-                handle.write(block)
-                handle.flush()
-        except OSError:
-            pass
-
-
 STORE_ON_FULL_DISK = """
     import errno, sys
     from pathlib import Path
@@ -235,7 +206,7 @@ def test_a_stage_on_a_full_disk_ends_in_one_line(small_disk, capsys, monkeypatch
     rows = np.ones((3, 262144), dtype="int16")
 
     def body(params):
-        _fill(small_disk)
+        fill_disk(small_disk)
         store.write(0, rows)
         store.flush()
 
