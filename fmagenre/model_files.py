@@ -49,8 +49,8 @@ TRUSTED_TYPES = [
 ]
 
 T = TypeVar("T")
-RETRIES = 3
-RETRY_SECONDS = 1.0
+RETRIES = 6  # reads that overlapped a publication; each waits longer (0.1 s, 0.2 s ... 3.2 s)
+RETRY_SECONDS = 0.1
 
 
 class ModelFileError(UserError):
@@ -142,7 +142,7 @@ def read_consistently(folder: Path, stage: str, build: Callable[[FolderSnapshot]
         except ModelFileError:
             if attempt == RETRIES - 1 or _identity(folder) == before:
                 raise  # the folder did not change meanwhile: the fault is real
-        time.sleep(RETRY_SECONDS)
+        time.sleep(RETRY_SECONDS * 2**attempt)
     raise AssertionError("unreachable")
 
 
