@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -40,3 +41,15 @@ def tone(
         amplitude * np.sin(2 * np.pi * freq * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
     ).astype(np.float32)
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
+
+
+def write_official_csv(path: Path, track_ids: list[int], values: np.ndarray) -> Path:
+    """A features.csv in FMA's layout: three header rows (feature, statistics, number)."""
+    from fmagenre.features import feature_columns
+
+    columns = pd.MultiIndex.from_tuples(
+        [tuple(c.split(".")) for c in feature_columns()], names=["feature", "statistics", "number"]
+    )
+    frame = pd.DataFrame(values, index=pd.Index(track_ids, name="track_id"), columns=columns)
+    frame.to_csv(path, float_format="%.10e")  # as FMA's features.py saves it
+    return path
