@@ -2,7 +2,8 @@
 
 A prediction must apply exactly what training applied, so it uses the pipeline's own code
 with the settings saved beside the model: the decode stage's per-track function (same
-sample rate, duration, crop and int16 storage), then the feature or log-mel code. Files go
+sample rate, duration, crop and int16 storage; or, for features at the native rate, the
+file at its own rate as the features stage reads it), then the feature or log-mel code. Files go
 through the map over tracks (all cores, a progress bar, one file's failure recorded, not
 fatal); the model then predicts in batches in this process.
 """
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from fmagenre.audio import from_int16
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
+from fmagenre.audio import from_int16, to_int16
+from fmagenre.decode import DecodeItem, DecodeSettings, decode_clip
 from fmagenre.errors import UserError
 from fmagenre.params import ComputeParams, DecodeParams
 from fmagenre.trackmap import Journal, RowSpec, TrackOutput, map_tracks
@@ -41,6 +42,9 @@ class InputRecipe:
     spectrogram: dict[str, Any] | None = None
     # a file with less real audio than this is not classified: training left such tracks out
     min_seconds: float = DecodeParams().min_seconds
+    # features only: "native" (FMA's definition, the file at its own rate) or "decoded"
+    # (the decode stage's audio at audio.sr): what the model's features were computed from
+    features_rate: str = "decoded"
 
 
 @dataclass
@@ -62,6 +66,15 @@ class LoadedModel:
         return clip_probabilities(
             self.model, iter(rows), len(rows), self.crop_frames, batch_size
         ).astype(np.float64)
+
+    def labels(self, rows: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """The model's own decision per row (the SVM's is its SVC's, not the most probable
+        genre under its calibrated probabilities), as the metrics report scores it."""
+        if self.recipe.kind == "features":
+            from fmagenre.classic import predict_labels
+
+            return predict_labels(self.model, rows)
+        return probabilities.argmax(axis=1)
 
 
 def resolve_model_name(models_dir: Path, which: str) -> str:
@@ -106,18 +119,23 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
         return LoadedModel(name, classes, recipe, model, crop_frames=int(used["crop_frames"]))
     import joblib
 
-    if used["input"].get("features_source") == "official":
-        notes.append(
-            "this model was trained on FMA's precomputed features.csv; predictions use features this "
-            "pipeline computes, which can differ slightly"
-        )
     return LoadedModel(
         name,
         classes,
-        InputRecipe("features", settings, min_seconds=min_seconds),
+        InputRecipe(
+            "features", settings, min_seconds=min_seconds, features_rate=saved_rate(used["input"])
+        ),
         joblib.load(model_file),
         notes=notes,
     )
+
+
+def saved_rate(saved_input: dict[str, Any]) -> str:
+    """The rate a feature model's features were computed at. Models saved before it was
+    recorded were trained either on FMA's features.csv (native rate) or on the decoded audio."""
+    if "features_sample_rate" in saved_input:
+        return str(saved_input["features_sample_rate"])
+    return "native" if saved_input.get("features_source") == "official" else "decoded"
 
 
 def find_audio_files(paths: list[str]) -> list[Path]:
@@ -138,14 +156,12 @@ def find_audio_files(paths: list[str]) -> list[Path]:
 
 
 def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
-    """Decode one file as the decode stage does, then compute the model's input row."""
-    decoded = decode_track(DecodeItem(0, path), recipe.audio)
-    record = {
-        "status": decoded.record["status"],
-        "seconds": decoded.record["seconds"],
-        "error": decoded.record["error"],
-    }
-    if decoded.row is None or record["status"] == "silent":
+    """Decode one file as the decode stage does (or as the features stage does, for features
+    at the native rate), then compute the model's input row."""
+    native = recipe.kind == "features" and recipe.features_rate == "native"
+    decoded, clip = decode_clip(DecodeItem(0, path), recipe.audio, native=native)
+    record = {"status": decoded["status"], "seconds": decoded["seconds"], "error": decoded["error"]}
+    if clip is None or record["status"] == "silent":
         return TrackOutput(
             {**record, "error": record["error"] or "the file holds no audible audio"}, None
         )
@@ -160,11 +176,15 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
             },
             None,
         )
-    samples = from_int16(decoded.row)
+    if native:
+        samples, sr = clip.samples, clip.source_sr
+    else:
+        # as the decode stage stores it: the model learnt from int16 audio at audio.sr
+        samples, sr = from_int16(to_int16(clip.samples, recipe.audio.length)), recipe.audio.sr
     if recipe.kind == "features":
-        from fmagenre.features import compute_features
+        from fmagenre.feature_table import checked_features
 
-        return TrackOutput(record, compute_features(samples, recipe.audio.sr))
+        return TrackOutput(record, checked_features(samples, sr))
     from fmagenre.spectrograms import LogMelSettings, log_mel
 
     return TrackOutput(
@@ -188,17 +208,20 @@ class Prediction:
     probabilities: dict[str, float] | None
     error: str = ""
     note: str = ""
+    genre: str = ""  # the model's decision; empty: the most probable genre
 
     def top(self, k: int) -> list[tuple[str, float]]:
-        ranked = sorted((self.probabilities or {}).items(), key=lambda item: -item[1])
+        """The model's decision first, then the other genres by probability."""
+        ranked = sorted(
+            (self.probabilities or {}).items(), key=lambda item: (item[0] != self.genre, -item[1])
+        )
         return ranked[:k]
 
 
-def predict_files(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
-) -> list[Prediction]:
-    """Predict every file; a file that fails has an error and no probabilities."""
-    recipe = loaded.recipe
+def input_rows(
+    files: list[Path], recipe: InputRecipe, *, workers: int = 0, progress: bool = True, desc: str
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Every file's input row (zeros where it failed) and record, on the pipeline's worker pool."""
     spec = row_spec(recipe)
     rows = np.zeros((len(files), *spec.shape), dtype=spec.dtype)
 
@@ -215,22 +238,39 @@ def predict_files(
             journal=journal,
             on_rows=keep,
             row_spec=spec,
-            desc="predict",
+            desc=desc,
             progress=progress,
         )
-    ok = [i for i, record in enumerate(records) if record.get("status") in ("ok", "short")]
+    return rows, records
+
+
+def usable(record: dict[str, Any]) -> bool:
+    return record.get("status") in ("ok", "short")
+
+
+def predict_files(
+    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+) -> list[Prediction]:
+    """Predict every file; a file that fails has an error and no probabilities."""
+    rows, records = input_rows(
+        files, loaded.recipe, workers=workers, progress=progress, desc="predict"
+    )
+    ok = [i for i, record in enumerate(records) if usable(record)]
     probabilities = loaded.probabilities(rows[ok]) if ok else np.zeros((0, len(loaded.classes)))
-    by_position = dict(zip(ok, probabilities, strict=True))
+    labels = loaded.labels(rows[ok], probabilities) if ok else np.zeros(0, dtype=np.int64)
+    by_position = dict(zip(ok, zip(probabilities, labels, strict=True), strict=True))
     predictions = []
     for i, (path, record) in enumerate(zip(files, records, strict=True)):
         if i in by_position:
             note = f"only {record['seconds']:.1f} s of audio" if record["status"] == "short" else ""
+            proba, label = by_position[i]
             predictions.append(
                 Prediction(
                     str(path),
                     record["status"],
-                    dict(zip(loaded.classes, map(float, by_position[i]), strict=True)),
+                    dict(zip(loaded.classes, map(float, proba), strict=True)),
                     note=note,
+                    genre=loaded.classes[int(label)],
                 )
             )
         else:
