@@ -87,6 +87,19 @@ def checked_features(samples: np.ndarray, sr: int) -> np.ndarray:
     return values.astype(np.float32)
 
 
+def source_files(usable: list[AudioRow], tracks: pd.DataFrame) -> list[DecodeItem]:
+    """The file of each usable track (the manifest decides usability, the tracks table the path)."""
+    ids = [item.track_id for item in usable]
+    paths = tracks.set_index("track_id")["path"]
+    missing = [track_id for track_id in ids if track_id not in paths.index]
+    if missing:
+        raise UserError(
+            f"{len(missing)} usable tracks of the manifest are not in the tracks table "
+            f"(e.g. {missing[0]}): run decode again (`dvc repro decode`)"
+        )
+    return decode_items(pd.DataFrame({"track_id": ids, "path": paths.loc[ids].tolist()}))
+
+
 def run_features(
     manifest: pd.DataFrame,
     audio_dir: Path,
@@ -103,21 +116,7 @@ def run_features(
     """
     usable = usable_rows(manifest, audio_dir)
     if params.features.sample_rate == "native":
-        paths = tracks.set_index("track_id")["path"]
-        missing = [item.track_id for item in usable if item.track_id not in paths.index]
-        if missing:
-            raise UserError(
-                f"{len(missing)} usable tracks of the manifest are not in the tracks table "
-                f"(e.g. {missing[0]}): run decode again (`dvc repro decode`)"
-            )
-        items: list[Any] = decode_items(
-            pd.DataFrame(
-                {
-                    "track_id": [item.track_id for item in usable],
-                    "path": paths.loc[[item.track_id for item in usable]].tolist(),
-                }
-            )
-        )
+        items: list[Any] = source_files(usable, tracks)
         settings: Any = DecodeSettings.from_params(params)
         track_fn = native_features_track
         inputs = inputs_fingerprint(items)
