@@ -2,9 +2,9 @@
 
 The spectrograms read the canonical audio the decode stage writes once; FMA's features are
 defined at the file's own rate, so the features stage decodes the file again with the same
-code at that rate (``sr=None``). Decoding reads only the frames the clip needs (the centre or the start of a long track), mixes to
-mono before resampling (half the resampling work for stereo), and salvages what a
-truncated file does hold instead of discarding the track.
+code at that rate (``sr=None``). Decoding reads only the frames the clip needs (the centre
+or the start of a long track), mixes to mono before resampling (half the resampling work
+for stereo), and salvages what a truncated file does hold instead of discarding the track.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A prediction must apply exactly what training applied, so it uses the pipeline's own code
 with the settings saved beside the model: the decode stage's per-track function (same
 sample rate, duration, crop and int16 storage; or, for features at the native rate, the
-file at its own rate as the features stage reads it), then the feature or log-mel code. Files go
-through the map over tracks (all cores, a progress bar, one file's failure recorded, not
-fatal); the model then predicts in batches in this process.
+file at its own rate as the features stage reads it), then the feature or log-mel code.
+Files go through the map over tracks (all cores, a progress bar, one file's failure
+recorded, not fatal); the model then predicts in batches in this process.
 """
 
 from __future__ import annotations
