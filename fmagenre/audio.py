@@ -1,9 +1,10 @@
 """Turn an audio file into canonical audio: mono, one sample rate, one length.
 
-Every later stage reads the canonical audio, so a clip is decoded exactly once. Decoding
-reads only the frames the clip needs (the centre or the start of a long track), mixes to
-mono before resampling (half the resampling work for stereo), and salvages what a
-truncated file does hold instead of discarding the track.
+The spectrograms read the canonical audio the decode stage writes once; FMA's features are
+defined at the file's own rate, so the features stage decodes the file again with the same
+code at that rate (``sr=None``). Decoding reads only the frames the clip needs (the centre
+or the start of a long track), mixes to mono before resampling (half the resampling work
+for stereo), and salvages what a truncated file does hold instead of discarding the track.
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ def canonical_length(sr: int, duration: float) -> int:
     return int(round(sr * duration))
 
 
-def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center") -> DecodedClip:
+def decode_file(
+    path: Path | str, sr: int | None, duration: float, crop: str = "center"
+) -> DecodedClip:
     """Decode ``path`` to at most ``duration`` seconds of mono float32 audio at ``sr`` Hz.
 
+    ``sr=None`` keeps the file's own rate (what FMA's features are defined on) and keeps a
+    clip no more than CENTER_MIN_EXCESS longer than ``duration`` whole, so an FMA clip of
+    30.003 s gives exactly what ``librosa.load(path, sr=None, mono=True)`` gives.
     Raises FileNotFoundError, NoAudioError, or soundfile's error for unreadable files.
     """
     path = Path(path)
@@ -74,6 +80,13 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
         channels = int(audio_file.channels)
         total = int(audio_file.frames)  # an estimate for some VBR files; reading is the truth
         wanted = int(np.ceil(duration * source_sr))
+        native = sr is None
+        if native:
+            sr = source_sr
+            if total - wanted <= CENTER_MIN_EXCESS * source_sr:
+                # a clip about as long as asked for: all of it, to its real end (the header's
+                # frame count is only an estimate for some VBR files)
+                wanted = int(np.ceil((duration + CENTER_MIN_EXCESS) * source_sr))
         start = 0
         if (
             crop == "center"
@@ -111,7 +124,8 @@ def decode_file(path: Path | str, sr: int, duration: float, crop: str = "center"
     mono = _mix_to_mono(decoded)
     if source_sr != sr:
         mono = soxr.resample(mono, source_sr, sr, quality=RESAMPLE_QUALITY)
-    samples = np.ascontiguousarray(mono[: canonical_length(sr, duration)], dtype=np.float32)
+    keep = wanted if native else canonical_length(sr, duration)
+    samples = np.ascontiguousarray(mono[:keep], dtype=np.float32)
     read_to = start + len(decoded)
     # Reading is the truth when the file ended or broke early; when we stopped because we
     # had enough, the header's frame count is the best estimate of the rest.

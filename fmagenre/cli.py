@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("fmagenre.synth.command", "write a synthetic dataset in FMA's layout"),
     "params": ("fmagenre.params_command", "validate params.yaml and print every value"),
     "predict": ("fmagenre.predict_command", "classify audio files with a trained model"),
+    "features": ("fmagenre.features_command", "FMA's 518 features of audio files, as a table"),
     "warmup": ("fmagenre.warmup_command", "compile librosa's numba code once (after installing)"),
 }
 

@@ -25,6 +25,7 @@ import soundfile as sf
 from fmagenre.atomic import remove, write_parquet
 from fmagenre.audio import (
     INT16_SCALE,
+    DecodedClip,
     NoAudioError,
     UnreadableAudioError,
     canonical_length,
@@ -73,6 +74,21 @@ class DecodeItem:
 
 def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
     """Decode one track into a canonical int16 row and a manifest record."""
+    record, clip = decode_clip(item, settings)
+    if clip is None:
+        return TrackOutput(record, None)
+    return TrackOutput(record, to_int16(clip.samples, settings.length))
+
+
+def decode_clip(
+    item: DecodeItem, settings: DecodeSettings, *, native: bool = False
+) -> tuple[dict[str, Any], DecodedClip | None]:
+    """Decode one track: its manifest record, and its float samples (None when none decoded).
+
+    The samples are at ``settings.sr``, or at the file's own rate when ``native`` (FMA's
+    features are defined there); either way the status (ok, short, silent...) is judged
+    as the decode stage judges it, so every consumer agrees on which audio is usable.
+    """
     record: dict[str, Any] = {
         "track_id": item.track_id,
         "status": "ok",
@@ -85,7 +101,9 @@ def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
     # mpg123's notes on damaged files explain a 'short' or 'corrupt' status: kept in the record
     with captured() as messages:
         try:
-            clip = decode_file(item.path, settings.sr, settings.duration, settings.crop)
+            clip = decode_file(
+                item.path, None if native else settings.sr, settings.duration, settings.crop
+            )
         except FileNotFoundError:
             clip = None
             record.update(status="missing", error="audio file not found")
@@ -101,9 +119,9 @@ def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
     if clip is None:
         if messages and record["status"] == "corrupt":
             record["error"] += " | decoder: " + " / ".join(messages[:3])
-        return TrackOutput(record, None)
+        return record, None
 
-    seconds = len(clip.samples) / settings.sr
+    seconds = len(clip.samples) / (clip.source_sr if native else settings.sr)
     if is_silent(clip.samples):
         status = "silent"
     elif seconds < SHORT_FRACTION * settings.duration:
@@ -121,7 +139,7 @@ def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
         channels=clip.channels,
         error=" | ".join(notes)[:500],
     )
-    return TrackOutput(record, to_int16(clip.samples, settings.length))
+    return record, clip
 
 
 def decode_items(tracks: pd.DataFrame) -> list[DecodeItem]:

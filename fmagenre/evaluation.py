@@ -1,8 +1,12 @@
 """One metrics schema for every model, so compare, `dvc metrics` and `dvc plots` treat all alike.
 
-A model hands over class probabilities for the validation and test tracks; this module turns
-them into the same JSON (``metrics/<name>.json``) and the same test predictions table
-(``metrics/<name>/predictions.csv``, a DVC confusion plot), whatever produced them.
+A model hands over class probabilities for the validation and test tracks, and optionally
+its own labels; this module turns them into the same JSON (``metrics/<name>.json``) and the
+same test predictions table (``metrics/<name>/predictions.csv``, a DVC confusion plot),
+whatever produced them. Labels default to the most probable class; a model whose decision
+is not that (the SVM decides with its SVC, its probabilities are calibrated afterwards)
+passes them, and accuracy, F1 and the confusion plot then score its decision while log
+loss and top-2 score its probabilities.
 """
 
 from __future__ import annotations
@@ -26,8 +30,21 @@ def macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float:
     return float(skm.f1_score(y_true, predicted, labels=present, average="macro", zero_division=0))
 
 
-def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro-F1, log loss and top-2 accuracy of one split."""
+def decided(proba: np.ndarray, predicted: np.ndarray | None) -> np.ndarray:
+    """The labels a model decided: given ones, else the most probable class of each row."""
+    if predicted is None:
+        return proba.argmax(axis=1)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    if predicted.shape != (len(proba),):
+        raise ValueError(f"{predicted.shape} labels for {len(proba)} rows of probabilities")
+    return predicted
+
+
+def split_metrics(
+    y_true: np.ndarray, proba: np.ndarray, n_classes: int, predicted: np.ndarray | None = None
+) -> dict[str, float]:
+    """Accuracy, balanced accuracy, macro-F1 (of the labels), log loss and top-2 accuracy
+    (of the probabilities) of one split."""
     if len(y_true) == 0:
         return {
             "accuracy": None,
@@ -37,7 +54,7 @@ def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict
             "top2_accuracy": None,
         }
     labels = np.arange(n_classes)
-    predicted = proba.argmax(axis=1)
+    predicted = decided(proba, predicted)
     top2 = np.argsort(-proba, axis=1)[:, :2]
     clipped = np.clip(proba, 1e-15, 1.0)
     clipped /= clipped.sum(axis=1, keepdims=True)
@@ -61,13 +78,16 @@ def split_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict
 
 
 def per_genre(
-    y_true: np.ndarray, proba: np.ndarray, classes: list[str]
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    classes: list[str],
+    predicted: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     if len(y_true) == 0:  # an empty split: nothing to score, every genre has support 0
         zeros = np.zeros(len(classes))
         precision = recall = f1 = support = zeros
     else:
-        predicted = proba.argmax(axis=1)
+        predicted = decided(proba, predicted)
         precision, recall, f1, support = skm.precision_recall_fscore_support(
             y_true, predicted, labels=np.arange(len(classes)), zero_division=0
         )
@@ -85,8 +105,8 @@ def per_genre(
 def model_report(
     name: str,
     classes: list[str],
-    validation: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, ...],
+    test: tuple[np.ndarray, ...],
     *,
     train_seconds: float,
     predict_ms_per_track: float,
@@ -94,12 +114,15 @@ def model_report(
     counts: dict[str, Any],
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The metrics JSON of a model: the same keys for every model."""
+    """The metrics JSON of a model: the same keys for every model.
+
+    ``validation`` and ``test`` are (y_true, probabilities) or (y_true, probabilities, labels).
+    """
     return {
         "model": name,
-        "test": split_metrics(*test, len(classes)),
-        "validation": split_metrics(*validation, len(classes)),
-        "per_genre": per_genre(*test, classes),
+        "test": split_metrics(*_split(test, len(classes))),
+        "validation": split_metrics(*_split(validation, len(classes))),
+        "per_genre": per_genre(*_split(test, classes)),
         "train_seconds": round(train_seconds, 2),
         "predict_ms_per_track": round(predict_ms_per_track, 3),
         "model_bytes": int(model_bytes),
@@ -109,15 +132,25 @@ def model_report(
     }
 
 
+def _split(given: tuple[np.ndarray, ...], classes: Any) -> tuple[Any, ...]:
+    """(y_true, proba[, labels]) as the arguments of split_metrics and per_genre."""
+    y_true, proba, *labels = given
+    return y_true, proba, classes, labels[0] if labels else None
+
+
 def predictions_table(
-    track_ids: np.ndarray, y_true: np.ndarray, proba: np.ndarray, classes: list[str]
+    track_ids: np.ndarray,
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    classes: list[str],
+    predicted: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Test predictions: track_id, actual and predicted genre, and each genre's probability."""
     table = pd.DataFrame(
         {
             "track_id": np.asarray(track_ids, dtype=np.int64),
             "actual": [classes[i] for i in y_true],
-            "predicted": [classes[i] for i in proba.argmax(axis=1)],
+            "predicted": [classes[i] for i in decided(proba, predicted)],
         }
     )
     probabilities = pd.DataFrame(np.round(proba, 6), columns=[f"p_{genre}" for genre in classes])

@@ -1,13 +1,23 @@
-"""FMA's 518 audio features, computed at parity with the plain definition but about twice as fast.
+"""FMA's 518 audio features, computed at parity with the plain definition but faster.
 
-The plain definition (fmagenre.features_reference) spends most of its time repeating work:
-the CQT's tuning estimate runs its own STFT and pitch tracker over every frequency bin,
-chroma_stft runs a second tracker, spectral bandwidth recomputes the centroid, every
-spectral feature re-normalises the same spectrogram, and each of eleven features is
-summarised by seven separate passes. Here one magnitude STFT feeds everything; both tuning
-estimates track pitches only in the 150-4000 Hz band librosa's tracker keeps anyway (with
-one bin of context each side, so its local maxima and interpolation are unchanged);
-centroid, bandwidth, roll-off and zero-crossing rate are closed-form NumPy over shared
+The definition is FMA's features.py (fmagenre.features_reference writes it plainly),
+including its sample-rate quirk: FMA passes the clip's rate to the CQT and the mel
+spectrogram but calls chroma_stft, spectral_centroid, spectral_bandwidth,
+spectral_rolloff and spectral_contrast without ``sr``, so librosa computes them as if
+the audio were at its default 22,050 Hz. features.csv holds those values for every clip
+(mostly 44.1 kHz), so a feature that means what features.csv means must repeat the
+quirk: with the true rate, centroid, bandwidth and roll-off of a 44.1 kHz clip come out
+exactly twice FMA's, and contrast and chroma_stft fall in other bands and bins. At
+22,050 Hz the quirk changes nothing.
+
+The plain definition spends most of its time repeating work: the CQT's tuning estimate
+runs its own STFT and pitch tracker over every frequency bin, chroma_stft runs a second
+tracker, spectral bandwidth recomputes the centroid, every spectral feature
+re-normalises the same spectrogram, and each of eleven features is summarised by seven
+separate passes. Here one magnitude STFT feeds everything; both tuning estimates track
+pitches only in the 150-4000 Hz band librosa's tracker keeps anyway (with one bin of
+context each side, so its local maxima and interpolation are unchanged); centroid,
+bandwidth, roll-off and zero-crossing rate are closed-form NumPy over shared
 intermediates; and the seven statistics of all 74 rows come from one vectorised pass.
 
 Values match the plain definition to within 1e-3 relative (tests/test_features.py says
@@ -46,6 +56,9 @@ HOP = 512
 PITCH_BAND = (150.0, 4000.0)  # librosa.piptrack's default fmin, fmax
 ROLL_PERCENT = 0.85
 ZCR_THRESHOLD = 1e-10
+# FMA's quirk (see the module docstring): the rate librosa assumes when a call is given no sr,
+# used on purpose for chroma_stft, spectral centroid, bandwidth, roll-off and contrast
+QUIRK_SR = 22050
 
 
 @functools.cache
@@ -167,7 +180,11 @@ def _statistics(rows: np.ndarray) -> np.ndarray:
 
 
 def compute_features(y: np.ndarray, sr: int) -> np.ndarray:
-    """The 518 FMA features of mono audio ``y`` at ``sr`` Hz: float32, FMA's column order."""
+    """The 518 FMA features of mono audio ``y`` at ``sr`` Hz: float32, FMA's column order.
+
+    ``sr`` is the audio's true rate; it sets the CQT and the mel bands, while the five calls
+    of FMA's quirk use QUIRK_SR whatever it is, as features.csv does.
+    """
     y = np.ascontiguousarray(y, dtype=np.float32)
     S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
     power = S * S
@@ -182,11 +199,11 @@ def compute_features(y: np.ndarray, sr: int) -> np.ndarray:
         )
     )
     chroma_cens = librosa.feature.chroma_cens(C=cqt, n_chroma=12, n_octaves=7)
-    centroid, bandwidth, rolloff = _spectral_shape(S, sr)
+    centroid, bandwidth, rolloff = _spectral_shape(S, QUIRK_SR)
     mel = _mel_basis(sr) @ power
     per_feature = {
         "chroma_stft": librosa.feature.chroma_stft(
-            S=power, sr=sr, n_chroma=12, tuning=estimate_tuning_in_band(power, sr)
+            S=power, sr=QUIRK_SR, n_chroma=12, tuning=estimate_tuning_in_band(power, QUIRK_SR)
         ),
         "chroma_cqt": librosa.feature.chroma_cqt(C=cqt, n_chroma=12, n_octaves=7),
         "chroma_cens": chroma_cens,
@@ -196,7 +213,7 @@ def compute_features(y: np.ndarray, sr: int) -> np.ndarray:
         "zcr": _zero_crossing_rate(y, S.shape[1]),
         "spectral_centroid": centroid,
         "spectral_bandwidth": bandwidth,
-        "spectral_contrast": librosa.feature.spectral_contrast(S=S, sr=sr, n_bands=6),
+        "spectral_contrast": librosa.feature.spectral_contrast(S=S, sr=QUIRK_SR, n_bands=6),
         "spectral_rolloff": rolloff,
     }
     rows, index = _row_order()

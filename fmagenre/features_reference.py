@@ -1,4 +1,11 @@
-"""FMA's 518 features written plainly, one librosa call per feature, as FMA's extraction does.
+"""FMA's 518 features written plainly, one librosa call per feature, as FMA's features.py does.
+
+The calls and their arguments are FMA's, including the five that FMA makes without ``sr``
+(chroma_stft, spectral_centroid, spectral_bandwidth, spectral_contrast,
+spectral_rolloff): librosa then assumes its default 22,050 Hz whatever the clip's rate.
+That is FMA's definition as features.csv holds it, so it is reproduced here on purpose
+(fmagenre.features explains why); only rmse is now called rms. FMA feeds it
+``librosa.load(path, sr=None, mono=True)``: the clip at its native rate.
 
 This is the definition the fast implementation (fmagenre.features) is held to: the parity
 tests compare the two on real and synthetic clips, and benchmarks/features.py times them
@@ -40,14 +47,13 @@ def reference_features(y: np.ndarray, sr: int) -> np.ndarray:
     frames["chroma_cens"] = librosa.feature.chroma_cens(C=cqt, n_chroma=12, n_octaves=7)
     frames["tonnetz"] = librosa.feature.tonnetz(chroma=frames["chroma_cens"])
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=512))
-    # FMA's script left sr at librosa's default (22,050 Hz) in these calls; passing it makes
-    # no difference at the pipeline's default audio.sr and keeps frequencies right at others.
-    frames["chroma_stft"] = librosa.feature.chroma_stft(S=stft**2, sr=sr, n_chroma=12)
+    # no sr in these five calls, as in FMA's features.py: librosa's default 22,050 Hz applies
+    frames["chroma_stft"] = librosa.feature.chroma_stft(S=stft**2, n_chroma=12)
     frames["rmse"] = librosa.feature.rms(S=stft)
-    frames["spectral_centroid"] = librosa.feature.spectral_centroid(S=stft, sr=sr)
-    frames["spectral_bandwidth"] = librosa.feature.spectral_bandwidth(S=stft, sr=sr)
-    frames["spectral_contrast"] = librosa.feature.spectral_contrast(S=stft, sr=sr, n_bands=6)
-    frames["spectral_rolloff"] = librosa.feature.spectral_rolloff(S=stft, sr=sr)
+    frames["spectral_centroid"] = librosa.feature.spectral_centroid(S=stft)
+    frames["spectral_bandwidth"] = librosa.feature.spectral_bandwidth(S=stft)
+    frames["spectral_contrast"] = librosa.feature.spectral_contrast(S=stft, n_bands=6)
+    frames["spectral_rolloff"] = librosa.feature.spectral_rolloff(S=stft)
     mel = librosa.feature.melspectrogram(sr=sr, S=stft**2)
     frames["mfcc"] = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
 

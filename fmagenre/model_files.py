@@ -46,6 +46,7 @@ TRUSTED_TYPES = [
     "sklearn.feature_selection._mutual_info.mutual_info_classif",
     "functools.partial",
     "fmagenre.reduction.RedundancyFilter",
+    "fmagenre.classic.PlattSVC",
 ]
 
 T = TypeVar("T")

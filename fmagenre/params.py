@@ -135,8 +135,17 @@ def available_cores() -> int:
 class FeaturesParams:
     """Where the 518 FMA features come from."""
 
-    # computed: from the decoded audio; official: FMA's precomputed fma_metadata/features.csv
+    # computed: from the audio; official: FMA's precomputed fma_metadata/features.csv
     source: Literal["computed", "official"] = "computed"
+    # computed only. native: FMA's definition, each file decoded again at its own rate (what
+    # features.csv holds); decoded: the decode stage's audio at audio.sr (faster, another kind)
+    sample_rate: Literal["native", "decoded"] = "native"
+
+    @property
+    def defined_at(self) -> str:
+        """The rate the features mean: FMA computed features.csv at each clip's native rate,
+        so a model trained on official features needs native-rate features at predict."""
+        return "native" if self.source == "official" else self.sample_rate
 
 
 @dataclass(frozen=True)

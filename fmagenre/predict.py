@@ -2,10 +2,11 @@
 
 A prediction must apply exactly what training applied, so it uses the pipeline's own code
 with the settings saved beside the model: the decode stage's per-track function (same
-sample rate, duration, crop and int16 storage), then the feature or log-mel code. Files go
-through the map over tracks (all cores, a progress bar, one file's failure recorded, not
-fatal) a batch at a time, and the model predicts each batch in this process as it finishes,
-so memory does not grow with the number of files.
+sample rate, duration, crop and int16 storage; or, for features at the native rate, the
+file at its own rate as the features stage reads it), then the feature or log-mel code.
+Files go through the map over tracks (all cores, a progress bar, one file's failure
+recorded, not fatal) a batch at a time, and the model predicts each batch in this process
+as it finishes, so memory does not grow with the number of files.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from fmagenre.audio import from_int16
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
+from fmagenre.audio import from_int16, to_int16
+from fmagenre.decode import DecodeItem, DecodeSettings, decode_clip
 from fmagenre.errors import UserError
 from fmagenre.model_files import FolderSnapshot, load_keras, load_pipeline, read_consistently
 from fmagenre.params import ComputeParams, DecodeParams
@@ -49,6 +50,9 @@ class InputRecipe:
     spectrogram: dict[str, Any] | None = None
     # a file with less real audio than this is not classified: training left such tracks out
     min_seconds: float = DecodeParams().min_seconds
+    # features only: "native" (FMA's definition, the file at its own rate) or "decoded"
+    # (the decode stage's audio at audio.sr): what the model's features were computed from
+    features_rate: str = "decoded"
 
 
 @dataclass
@@ -70,6 +74,15 @@ class LoadedModel:
         return clip_probabilities(
             self.model, iter(rows), len(rows), self.crop_frames, batch_size
         ).astype(np.float64)
+
+    def labels(self, rows: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """The model's own decision per row (the SVM's is its SVC's, not the most probable
+        genre under its calibrated probabilities), as the metrics report scores it."""
+        if self.recipe.kind == "features":
+            from fmagenre.classic import predict_labels
+
+            return predict_labels(self.model, rows)
+        return probabilities.argmax(axis=1)
 
 
 def resolve_model_name(models_dir: Path, which: str) -> str:
@@ -138,20 +151,25 @@ def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:
             crop_frames=crop_frames,
         )
     else:
-        if saved.get("features_source") == "official":
-            notes.append(
-                "this model was trained on FMA's precomputed features.csv; predictions use features this "
-                "pipeline computes, which can differ slightly"
-            )
         model = load_pipeline(snapshot)
         outputs = int(np.max(model.classes_)) + 1  # a model may not have seen every class
-        recipe = InputRecipe("features", settings, min_seconds=min_seconds)
+        recipe = InputRecipe(
+            "features", settings, min_seconds=min_seconds, features_rate=saved_rate(saved)
+        )
         loaded = LoadedModel(name, classes, recipe, model, notes=notes)
     if (outputs != len(classes)) if name == "crnn" else (outputs > len(classes)):
         raise snapshot.damaged(
             "classes.json", f"{len(classes)} genres for a model with {outputs} outputs"
         )
     return loaded
+
+
+def saved_rate(saved_input: dict[str, Any]) -> str:
+    """The rate a feature model's features were computed at. Models saved before it was
+    recorded were trained either on FMA's features.csv (native rate) or on the decoded audio."""
+    if "features_sample_rate" in saved_input:
+        return str(saved_input["features_sample_rate"])
+    return "native" if saved_input.get("features_source") == "official" else "decoded"
 
 
 def find_audio_files(paths: list[str]) -> list[Path]:
@@ -172,14 +190,12 @@ def find_audio_files(paths: list[str]) -> list[Path]:
 
 
 def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
-    """Decode one file as the decode stage does, then compute the model's input row."""
-    decoded = decode_track(DecodeItem(0, path), recipe.audio)
-    record = {
-        "status": decoded.record["status"],
-        "seconds": decoded.record["seconds"],
-        "error": decoded.record["error"],
-    }
-    if decoded.row is None or record["status"] == "silent":
+    """Decode one file as the decode stage does (or as the features stage does, for features
+    at the native rate), then compute the model's input row."""
+    native = recipe.kind == "features" and recipe.features_rate == "native"
+    decoded, clip = decode_clip(DecodeItem(0, path), recipe.audio, native=native)
+    record = {"status": decoded["status"], "seconds": decoded["seconds"], "error": decoded["error"]}
+    if clip is None or record["status"] == "silent":
         return TrackOutput(
             {**record, "error": record["error"] or "the file holds no audible audio"}, None
         )
@@ -194,11 +210,15 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
             },
             None,
         )
-    samples = from_int16(decoded.row)
+    if native:
+        samples, sr = clip.samples, clip.source_sr
+    else:
+        # as the decode stage stores it: the model learnt from int16 audio at audio.sr
+        samples, sr = from_int16(to_int16(clip.samples, recipe.audio.length)), recipe.audio.sr
     if recipe.kind == "features":
-        from fmagenre.features import compute_features
+        from fmagenre.feature_table import checked_features
 
-        return TrackOutput(record, compute_features(samples, recipe.audio.sr))
+        return TrackOutput(record, checked_features(samples, sr))
     from fmagenre.spectrograms import LogMelSettings, log_mel
 
     return TrackOutput(
@@ -222,38 +242,41 @@ class Prediction:
     probabilities: dict[str, float] | None
     error: str = ""
     note: str = ""
+    genre: str = ""  # the model's decision; empty: the most probable genre
 
     def top(self, k: int) -> list[tuple[str, float]]:
-        ranked = sorted((self.probabilities or {}).items(), key=lambda item: -item[1])
+        """The model's decision first, then the other genres by probability."""
+        ranked = sorted(
+            (self.probabilities or {}).items(), key=lambda item: (item[0] != self.genre, -item[1])
+        )
         return ranked[:k]
 
 
-def predict_files(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
-) -> list[Prediction]:
-    """Predict every file; a file that fails has an error and no probabilities."""
-    return list(predict_stream(files, loaded, workers=workers, progress=progress))
+def usable(record: dict[str, Any]) -> bool:
+    """Whether a file's input row was computed (a short file is still classified)."""
+    return record.get("status") in ("ok", "short")
 
 
-def predict_stream(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
-) -> Iterator[Prediction]:
-    """Predict every file, yielding results in file order as each batch finishes.
+def input_batches(
+    files: list[Path],
+    recipe: InputRecipe,
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    desc: str = "predict",
+) -> Iterator[tuple[list[Path], list[dict[str, Any]], np.ndarray]]:
+    """Each batch of files with its records and input rows (zeros where a file failed).
 
-    Files go to the workers a batch at a time (BATCH_CHUNKS chunks per worker), so memory
-    holds one batch of model inputs, never the inputs of every file: 10,000 files of 30 s
-    need what 100 do.
+    Files go to the workers a batch at a time (BATCH_CHUNKS chunks per worker) on one pool,
+    so memory holds one batch of inputs, never the inputs of every file: 10,000 files of 30 s
+    need what 100 do. Batches come in file order.
     """
-    recipe = loaded.recipe
     spec = row_spec(recipe)
     compute = ComputeParams(workers=workers, chunk_size=CHUNK_FILES)
     batch_size = BATCH_CHUNKS * CHUNK_FILES * compute.worker_count
     track_fn = functools.partial(prepare_input, recipe=recipe)
-    bar = tqdm(total=len(files), unit="file", desc="predict", disable=not progress, smoothing=0.1)
+    bar = tqdm(total=len(files), unit="file", desc=desc, disable=not progress, smoothing=0.1)
     backend = make_backend(compute)  # one pool for every batch
-    # the model classifies a batch in a thread while the workers prepare the next one
-    model_thread = cf.ThreadPoolExecutor(1, thread_name_prefix="fmagenre-predict")
-    previous: tuple[list[Path], list[dict[str, Any]], cf.Future] | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
             for start in range(0, len(files), batch_size):
@@ -275,24 +298,49 @@ def predict_stream(
                     progress=False,
                     backend=backend,
                 )
-                if previous is not None:
-                    yield from _predictions(*previous, loaded)
-                previous = (batch, records, model_thread.submit(_classify, records, rows, loaded))
-            if previous is not None:
-                yield from _predictions(*previous, loaded)
+                yield batch, records, rows
     finally:
-        model_thread.shutdown(wait=True, cancel_futures=True)
         backend.close()
         bar.close()
 
 
+def predict_files(
+    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+) -> list[Prediction]:
+    """Predict every file; a file that fails has an error and no probabilities."""
+    return list(predict_stream(files, loaded, workers=workers, progress=progress))
+
+
+def predict_stream(
+    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+) -> Iterator[Prediction]:
+    """Predict every file, yielding results in file order as each batch finishes."""
+    # the model classifies a batch in a thread while the workers prepare the next one
+    model_thread = cf.ThreadPoolExecutor(1, thread_name_prefix="fmagenre-predict")
+    previous: tuple[list[Path], list[dict[str, Any]], cf.Future] | None = None
+    try:
+        for batch, records, rows in input_batches(
+            files, loaded.recipe, workers=workers, progress=progress
+        ):
+            if previous is not None:
+                yield from _predictions(*previous, loaded)
+            previous = (batch, records, model_thread.submit(_classify, records, rows, loaded))
+        if previous is not None:
+            yield from _predictions(*previous, loaded)
+    finally:
+        model_thread.shutdown(wait=True, cancel_futures=True)
+
+
 def _classify(
     records: list[dict[str, Any]], rows: np.ndarray, loaded: LoadedModel
-) -> dict[int, np.ndarray]:
-    """Probabilities of the files that could be read, by position in the batch."""
-    ok = [i for i, record in enumerate(records) if record.get("status") in ("ok", "short")]
-    probabilities = loaded.probabilities(rows[ok]) if ok else np.zeros((0, len(loaded.classes)))
-    return dict(zip(ok, probabilities, strict=True))
+) -> dict[int, tuple[np.ndarray, int]]:
+    """Probabilities and the model's decision for the files that could be read, by position."""
+    ok = [i for i, record in enumerate(records) if usable(record)]
+    if not ok:
+        return {}
+    probabilities = loaded.probabilities(rows[ok])
+    labels = loaded.labels(rows[ok], probabilities)
+    return dict(zip(ok, zip(probabilities, labels, strict=True), strict=True))
 
 
 def _predictions(
@@ -303,11 +351,13 @@ def _predictions(
         shown = display_path(path)
         if i in by_position:
             note = f"only {record['seconds']:.1f} s of audio" if record["status"] == "short" else ""
+            proba, label = by_position[i]
             yield Prediction(
                 shown,
                 record["status"],
-                dict(zip(loaded.classes, map(float, by_position[i]), strict=True)),
+                dict(zip(loaded.classes, map(float, proba), strict=True)),
                 note=note,
+                genre=loaded.classes[int(label)],
             )
         else:
             status = record.get("status", "error")

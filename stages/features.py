@@ -20,16 +20,21 @@ def body(params: Params) -> None:
             tracks, paths.FMA_ROOT / "fma_metadata" / "features.csv", out_path=paths.FEATURES
         )
     else:
-        manifest = pd.read_parquet(paths.MANIFEST)
         summary = run_features(
-            manifest, paths.AUDIO, params, out_path=paths.FEATURES, work_dir=paths.WORK / "features"
+            pd.read_parquet(paths.MANIFEST),
+            paths.AUDIO,
+            params,
+            tracks=pd.read_parquet(paths.TRACKS),
+            out_path=paths.FEATURES,
+            work_dir=paths.WORK / "features",
         )
     write_json(paths.METRICS / "features.json", summary)
     log.info(
-        "%d tracks x %d features (%s), %d failed",
+        "%d tracks x %d features (%s%s), %d failed",
         summary["tracks"],
         summary["columns"],
         summary["source"],
+        f", {summary['sample_rate']} rate" if "sample_rate" in summary else "",
         summary["failed"],
     )
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -72,3 +73,15 @@ def fill_disk(disk: Path) -> None:
                 handle.flush()
         except OSError:
             pass
+
+
+def write_official_csv(path: Path, track_ids: list[int], values: np.ndarray) -> Path:
+    """A features.csv in FMA's layout: three header rows (feature, statistics, number)."""
+    from fmagenre.features import feature_columns
+
+    columns = pd.MultiIndex.from_tuples(
+        [tuple(c.split(".")) for c in feature_columns()], names=["feature", "statistics", "number"]
+    )
+    frame = pd.DataFrame(values, index=pd.Index(track_ids, name="track_id"), columns=columns)
+    frame.to_csv(path, float_format="%.10e")  # as FMA's features.py saves it
+    return path

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import log_loss
 
-from fmagenre.classic import candidates, predict_proba, train_and_evaluate
+from fmagenre.classic import candidates, predict_labels, predict_proba, train_and_evaluate
 from fmagenre.dataset import feature_splits, labelled_splits
 from fmagenre.errors import UserError
 from fmagenre.fma import SMALL_GENRES
@@ -130,10 +131,33 @@ def test_every_model_beats_chance_and_writes_the_schema(name, data, tmp_path):
     classes = json.loads((tmp_path / "models" / name / "classes.json").read_text())
     test = feature_splits(features, tracks)
     reloaded = predict_proba(model, test.X["test"], len(classes))
-    assert [classes[i] for i in reloaded.argmax(axis=1)] == predictions["predicted"].tolist()
+    np.testing.assert_allclose(predictions.filter(like="p_").to_numpy(), reloaded, atol=1e-6)
+    labels = predict_labels(model, test.X["test"])
+    assert [classes[i] for i in labels] == predictions["predicted"].tolist()
     used = json.loads((tmp_path / "models" / name / "params.json").read_text())
     assert used["chosen"] == report["details"]["chosen"] and len(used["search"]) == len(
         candidates(name, parse_params(FAST))
+    )
+
+
+def test_the_svm_reports_its_svcs_own_decision(tmp_path):
+    """Accuracy is the SVC's own predict; the calibrated probabilities (whose argmax is
+    another classifier) serve log loss and top-2."""
+    features, tracks = fabricate(per_genre=120, features=20, seed=4, separation=0.3)
+    report = train("svm", features, tracks, tmp_path)
+    model = read_consistently(tmp_path / "models" / "svm", "train", load_pipeline)
+    test = feature_splits(features, tracks)
+    X, y = test.X["test"], test.y("test")
+    svc = model.named_steps["model"].calibrated_classifiers_[0].estimator
+    own = svc.predict(model[:-1].transform(X))  # the SVC's own decision
+    proba = predict_proba(model, X, len(GENRES))
+    assert (own != proba.argmax(axis=1)).sum() > 0, "the data must tell the two apart"
+    assert report["test"]["accuracy"] == round(float(np.mean(own == y)), 5)
+    assert report["test"]["accuracy"] != round(float(np.mean(proba.argmax(axis=1) == y)), 5)
+    predictions = pd.read_csv(tmp_path / "metrics" / "svm" / "predictions.csv")
+    assert predictions["predicted"].tolist() == [GENRES[i] for i in own]
+    assert report["test"]["log_loss"] == round(
+        float(log_loss(y, proba, labels=range(len(GENRES)))), 5
     )
 
 

@@ -13,11 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import PROJECT, tone, write_mp3
+from threadpoolctl import threadpool_limits
 
 from fmagenre import feature_table
+from fmagenre.audio import decode_file, from_int16
 from fmagenre.decode import run_decode
 from fmagenre.features import compute_features, feature_columns
 from fmagenre.params import parse_params
+from fmagenre.store import RowStore
 
 SETTINGS = {"audio": {"duration": 4.0}, "decode": {"max_bad_fraction": 0.5, "min_seconds": 1.0}}
 
@@ -44,21 +47,29 @@ def decoded(root, count=6, seconds=4.0):
         work_dir=root / "work",
         progress=False,
     )
-    return pd.read_parquet(root / "data" / "manifest.parquet")
+    tracks.to_parquet(root / "data" / "tracks.parquet")
+    return pd.read_parquet(root / "data" / "manifest.parquet"), tracks
 
 
-def test_features_table_of_usable_tracks(tmp_path):
-    manifest = decoded(tmp_path)
-    params = parse_params({**SETTINGS, "compute": {"workers": 2, "chunk_size": 2}})
+def features_of(tmp_path, manifest, tracks, compute=None, **settings):
+    """The features stage's summary and table (indexed by track_id) with these settings."""
+    params = parse_params({**SETTINGS, **settings, "compute": compute or {"workers": 1}})
     summary = feature_table.run_features(
         manifest,
         tmp_path / "data" / "audio",
         params,
-        out_path=tmp_path / "features.parquet",
+        tracks=tracks,
+        out_path=tmp_path / "f.parquet",
         work_dir=tmp_path / "wf",
         progress=False,
     )
-    table = pd.read_parquet(tmp_path / "features.parquet")
+    return summary, pd.read_parquet(tmp_path / "f.parquet").set_index("track_id")
+
+
+def test_features_table_of_usable_tracks(tmp_path):
+    manifest, tracks = decoded(tmp_path)
+    summary, table = features_of(tmp_path, manifest, tracks, {"workers": 2, "chunk_size": 2})
+    table = table.reset_index()
     assert list(table.columns) == ["track_id", *feature_columns()]
     assert table["track_id"].tolist() == [10, 11, 12, 13, 14, 15]  # the broken track is not usable
     assert (table.dtypes.iloc[1:] == np.float32).all() and np.isfinite(
@@ -67,10 +78,47 @@ def test_features_table_of_usable_tracks(tmp_path):
     assert summary["tracks"] == 6 and summary["failed"] == 0 and not (tmp_path / "wf").exists()
     # rows are the right tracks: the centroid rises with the tone's pitch
     assert table["spectral_centroid.mean.01"].is_monotonic_increasing
+    # features.sample_rate: native (the default) is FMA's definition on each file at its rate
+    assert summary["sample_rate"] == "native" and summary["rates"] == {"44100": 6}
+    path = tracks.set_index("track_id").loc[12, "path"]
+    with threadpool_limits(1):  # as the pipeline's workers compute
+        expected = compute_features(decode_file(path, None, 4.0).samples, 44100)
+    np.testing.assert_array_equal(table.iloc[2, 1:].to_numpy(np.float32), expected)
+
+
+def test_decoded_sample_rate_reads_the_audio_store(tmp_path):
+    manifest, tracks = decoded(tmp_path, count=2)
+    summary, table = features_of(tmp_path, manifest, tracks, features={"sample_rate": "decoded"})
+    assert summary["rates"] == {"22050": 2}
+    store = RowStore.open(tmp_path / "data" / "audio")
+    with threadpool_limits(1):  # as the pipeline's workers compute
+        expected = compute_features(from_int16(store.read(int(manifest["row"].iloc[1]))), 22050)
+    np.testing.assert_array_equal(table.loc[11].to_numpy(np.float32), expected)
+    native = features_of(tmp_path, manifest, tracks)[1]
+    # another kind of feature: FMA's quirk halves the centroid of 44.1 kHz audio
+    ratio = native.loc[11, "spectral_centroid.mean.01"] / table.loc[11, "spectral_centroid.mean.01"]
+    assert ratio == pytest.approx(0.5, abs=0.03)
+
+
+def test_a_long_track_gives_its_central_excerpt_at_the_native_rate(tmp_path):
+    """fma_full's tracks: the audio.duration seconds decode keeps, at the file's own rate."""
+    manifest, tracks = decoded(tmp_path, count=1)
+    t = np.arange(12 * 48000) / 48000
+    rising = (0.3 * np.sin(2 * np.pi * (200 + 40 * t) * t)).astype(np.float32)  # pitch rises
+    long_path = write_mp3(tmp_path / "in" / "long.mp3", rising, 48000)
+    tracks.loc[0, "path"] = str(long_path)
+    summary, table = features_of(tmp_path, manifest, tracks)
+    excerpt = decode_file(long_path, None, 4.0, "center")
+    assert summary["rates"] == {"48000": 1} and len(excerpt.samples) == 4 * 48000
+    with threadpool_limits(1):
+        expected = compute_features(excerpt.samples, 48000)
+    np.testing.assert_array_equal(table.loc[10].to_numpy(np.float32), expected)
+    start = decode_file(long_path, None, 4.0, "start")
+    assert not np.allclose(compute_features(start.samples, 48000), expected, rtol=1e-3)
 
 
 def test_a_track_whose_features_fail_is_recorded_not_fatal(tmp_path, monkeypatch):
-    manifest = decoded(tmp_path, count=4)
+    manifest, tracks = decoded(tmp_path, count=4)
     calls = {"n": 0}
 
     def sometimes_nan(y, sr):
@@ -86,6 +134,7 @@ def test_a_track_whose_features_fail_is_recorded_not_fatal(tmp_path, monkeypatch
         manifest,
         tmp_path / "data" / "audio",
         params,
+        tracks=tracks,
         out_path=tmp_path / "f.parquet",
         work_dir=tmp_path / "wf",
         progress=False,
@@ -96,7 +145,7 @@ def test_a_track_whose_features_fail_is_recorded_not_fatal(tmp_path, monkeypatch
 
 
 def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path, monkeypatch):
-    manifest = decoded(tmp_path, count=6)
+    manifest, tracks = decoded(tmp_path, count=6)
     params = parse_params({**SETTINGS, "compute": {"workers": 1, "chunk_size": 2}})
     seen = []
 
@@ -107,7 +156,9 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path, monke
         return compute_features(y, sr)
 
     monkeypatch.setattr(feature_table, "compute_features", interrupt_at_fifth)
-    kwargs = dict(out_path=tmp_path / "f.parquet", work_dir=tmp_path / "wf", progress=False)
+    kwargs = dict(
+        tracks=tracks, out_path=tmp_path / "f.parquet", work_dir=tmp_path / "wf", progress=False
+    )
     with pytest.raises(KeyboardInterrupt):
         feature_table.run_features(manifest, tmp_path / "data" / "audio", params, **kwargs)
     assert (

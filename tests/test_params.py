@@ -83,6 +83,10 @@ def test_missing_keys_take_defaults():
             "synth.faults = 'yes' is not allowed (allowed: true or false)",
         ),
         ({"compute": {"workers": True}}, "compute.workers = True"),
+        (
+            {"features": {"sample_rate": 44100}},
+            "features.sample_rate = 44100 is not allowed (allowed: one of 'native', 'decoded')",
+        ),
         ({"compute": 3}, "compute must be a mapping of keys"),
     ],
 )

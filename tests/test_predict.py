@@ -6,19 +6,33 @@ import csv
 import io
 import json
 
+import librosa
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import write_mp3
+from conftest import write_mp3, write_official_csv
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
+from test_features import assert_parity
 
+from fmagenre.classic import train_and_evaluate
 from fmagenre.cli import main
 from fmagenre.decode import DecodeSettings
 from fmagenre.errors import UserError
+from fmagenre.feature_table import run_official_features
+from fmagenre.features_reference import reference_features
 from fmagenre.model_files import save_pipeline
-from fmagenre.predict import InputRecipe, find_audio_files, load_model, predict_files, prepare_input
+from fmagenre.params import parse_params
+from fmagenre.predict import (
+    InputRecipe,
+    find_audio_files,
+    load_model,
+    predict_files,
+    prepare_input,
+    saved_rate,
+)
 
 CLASSES = ["Drone", "Hiss", "Whistle"]
 SR = 22050
@@ -196,3 +210,71 @@ def test_real_fma_clips_get_a_valid_distribution(models, real_clips):
         values = np.array(list(prediction.probabilities.values()))
         assert set(prediction.probabilities) == set(CLASSES)
         assert np.all(values >= 0) and abs(values.sum() - 1) < 1e-6
+
+
+def test_a_model_trained_on_fmas_features_csv_gets_the_same_features_at_predict(
+    tmp_path, real_clips
+):
+    """official and computed are interchangeable: a model trained on features.csv (FMA's
+    three-header layout, the values FMA's features.py gives) is fed the same values by
+    predict for a real FMA clip, computed from the MP3 at its native rate."""
+    official = np.stack(
+        [reference_features(*librosa.load(clip, sr=None, mono=True)) for clip in real_clips]
+    )
+    genres = [f"Genre{i}" for i in range(len(real_clips))]
+    rng = np.random.default_rng(0)
+    ids, rows, tracks = [], [], []
+    for i, clip in enumerate(real_clips):
+        # the clip itself is a test track; jittered copies of it teach the model its genre
+        for j, split in enumerate(["test"] + ["training"] * 6 + ["validation"] * 2):
+            track_id = int(clip.stem) if split == "test" else 900_000 + 10 * i + j
+            ids.append(track_id)
+            jitter = 1 + (0.02 * rng.standard_normal(518) if split != "test" else 0)
+            rows.append(official[i] * jitter)
+            tracks.append(
+                {
+                    "track_id": track_id,
+                    "genre_top": genres[i],
+                    "split": split,
+                    "artist_id": 100 * i + (j > 0),
+                    "duration": 30.0,
+                    "path": str(clip),
+                }
+            )
+    csv = write_official_csv(tmp_path / "features.csv", ids, np.array(rows, np.float32))
+    tracks = pd.DataFrame(tracks)
+    run_official_features(tracks, csv, out_path=tmp_path / "features.parquet")
+    params = parse_params(
+        {
+            "features": {"source": "official"},
+            "rf": {"n_estimators": 50, "min_samples_leaf": 1, "max_features": "sqrt"},
+            "compute": {"workers": 1},
+        }
+    )
+    train_and_evaluate(
+        "rf",
+        pd.read_parquet(tmp_path / "features.parquet"),
+        tracks,
+        None,
+        params,
+        model_dir=tmp_path / "models" / "rf",
+        metrics_dir=tmp_path / "metrics",
+    )
+    loaded = load_model(tmp_path / "models", "rf")
+    assert loaded.recipe.features_rate == "native" and not loaded.notes
+    for clip, expected in zip(real_clips, official, strict=True):
+        assert_parity(prepare_input(str(clip), loaded.recipe).row, expected)
+    predictions = predict_files(list(real_clips), loaded, workers=1, progress=False)
+    assert [p.top(1)[0][0] for p in predictions] == genres
+    # what predict computed for such a model before: the decoded audio's features, another kind
+    decoded = prepare_input(str(real_clips[0]), InputRecipe("features", loaded.recipe.audio)).row
+    relative = np.abs(decoded - official[0]) / np.maximum(np.abs(official[0]), 1e-3)
+    assert np.median(relative) > 0.05
+
+
+def test_models_saved_before_the_rate_was_recorded_keep_their_features():
+    assert saved_rate({"features_source": "official"}) == "native"  # features.csv is native
+    assert saved_rate({"features_source": "computed"}) == "decoded"  # the old stage's audio
+    assert saved_rate({"features_source": "computed", "features_sample_rate": "native"}) == (
+        "native"
+    )
