@@ -5,6 +5,10 @@ optional feature-reduction step, the estimator — saved whole with its class li
 predicting later applies exactly what training did. Hyperparameters come from params.yaml
 as small search spaces: every candidate is fitted on the training split and scored on the
 validation split (macro-F1); the best is the model. The test split is not touched here.
+
+The fifth model, ``musicnn``, is the same machinery on another table: a logistic regression
+or an SVM on the pretrained musicnn embeddings (standardised; no preprocess.* reduction,
+which is about FMA's 518 features).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +39,7 @@ from fmagenre.reduction import kept_features, reduction_steps
 log = logging.getLogger(__name__)
 
 MODELS = ("rf", "svm", "gbdt")
+EMBEDDING_MODELS = ("musicnn",)  # on data/embeddings.parquet instead of the FMA features
 
 
 def candidates(name: str, params: Params) -> list[dict[str, Any]]:
@@ -68,6 +74,12 @@ def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
         # SVC fitted on all training data (what SVC(probability=True) did before sklearn 1.9)
         svc = SVC(kernel="rbf", C=hyper["C"], gamma=hyper["gamma"])
         return CalibratedClassifierCV(svc, method="sigmoid", ensemble=False)
+    if name == "musicnn":
+        if hyper["classifier"] == "svm":
+            return make_estimator("svm", {"C": hyper["C"], "gamma": "scale"}, params)
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=hyper["C"], max_iter=hyper["max_iter"], random_state=seed)
     if name == "gbdt":
         from catboost import CatBoostClassifier
 
@@ -88,7 +100,10 @@ def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
 
 def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str, Any]]:
     """The steps before the estimator: imputation (CatBoost handles NaN itself unless features
-    are reduced), the optional reduction of preprocess.*, and scaling for the SVM."""
+    are reduced), the optional reduction of preprocess.*, and scaling for the SVM; the
+    embeddings (complete, already compact) are only standardised."""
+    if name in EMBEDDING_MODELS:
+        return [("scale", StandardScaler())]
     reduce = reduction_steps(params.preprocess, params.train.seed, n_features)
     steps: list[tuple[str, Any]] = []
     if name != "gbdt" or reduce:
@@ -119,7 +134,7 @@ def fit_candidate(
     prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
     transform = prepared.transform if prepared is not None else (lambda X: X)
     estimator = make_estimator(name, hyper, params)
-    if name == "svm":
+    if name == "svm" or hyper.get("classifier") == "svm":
         # Platt scaling needs every class in every fold: fewer folds on tiny data
         smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
         if smallest < 2:
@@ -192,8 +207,13 @@ def train_and_evaluate(
     *,
     model_dir: Path,
     metrics_dir: Path,
+    bundled: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Search, fit, save the model and write its metrics and test predictions; return the report."""
+    """Search, fit, save the model and write its metrics and test predictions; return the report.
+
+    ``bundled``: files the model needs at prediction time (musicnn's network), copied into
+    ``model_dir`` under the given names and counted in the model's size.
+    """
     data = feature_splits(features, tracks, manifest)
     require_trainable(name, data.labelled)
     result = search(name, data, params)
@@ -207,12 +227,16 @@ def train_and_evaluate(
     with atomic_path(model_dir / "model.joblib") as tmp:
         joblib.dump(result.pipeline, tmp, compress=3)
     write_json(model_dir / "classes.json", data.classes)
+    for file_name, source in (bundled or {}).items():
+        with atomic_path(model_dir / file_name) as tmp:
+            shutil.copy2(source, tmp)
+    reduced = {} if name in EMBEDDING_MODELS else {"preprocess": as_dict(params.preprocess)}
     used = {
         "model": name,
         "params": {
             name: as_dict(getattr(params, name)),
             "train": as_dict(params.train),
-            "preprocess": as_dict(params.preprocess),
+            **reduced,
         },
         "chosen": result.hyper,
         "search": result.trials,
@@ -221,8 +245,13 @@ def train_and_evaluate(
         "input": {
             "audio": as_dict(params.audio),
             "min_seconds": params.decode.min_seconds,
-            "features_source": params.features.source,
+            **(
+                {"embedding": "musicnn"}
+                if name in EMBEDDING_MODELS
+                else {"features_source": params.features.source}
+            ),
         },
+        "data": {"subset": params.data.subset},  # predict says when its genres are synthetic
     }
     write_json(model_dir / "params.json", json.loads(json.dumps(used, default=str)))
     report = model_report(
@@ -232,7 +261,10 @@ def train_and_evaluate(
         (data.y("test"), test),
         train_seconds=result.fit_seconds,
         predict_ms_per_track=predict_ms,
-        model_bytes=(model_dir / "model.joblib").stat().st_size,
+        model_bytes=sum(
+            (model_dir / file_name).stat().st_size
+            for file_name in ["model.joblib", *(bundled or {})]
+        ),
         counts=data.labelled.counts,
         details={
             "chosen": result.hyper,

@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("fmagenre.synth.command", "write a synthetic dataset in FMA's layout"),
     "params": ("fmagenre.params_command", "validate params.yaml and print every value"),
     "predict": ("fmagenre.predict_command", "classify audio files with a trained model"),
+    "tag": (
+        "fmagenre.tag_command",
+        "tag audio files with the pretrained musicnn network (no training)",
+    ),
     "warmup": ("fmagenre.warmup_command", "compile librosa's numba code once (after installing)"),
 }
 

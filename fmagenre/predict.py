@@ -28,19 +28,26 @@ from fmagenre.trackmap import Journal, RowSpec, TrackOutput, map_tracks
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
-MODEL_NAMES = ("rf", "svm", "gbdt", "crnn")
-TRAINING_STAGE = {"rf": "train_rf", "svm": "train_svm", "gbdt": "train_gbdt", "crnn": "train_crnn"}
+MODEL_NAMES = ("rf", "svm", "gbdt", "crnn", "musicnn")
+TRAINING_STAGE = {name: f"train_{name}" for name in MODEL_NAMES}
+SYNTHETIC_NOTE = (
+    "this model was trained on the synthetic demo dataset: its genres are made-up recipes, not "
+    "real music genres. For real music, `python -m fmagenre tag FILE` gives pretrained musicnn's "
+    "tags, or train on the real FMA (data.subset: small)"
+)
 
 
 @dataclass(frozen=True)
 class InputRecipe:
     """How to turn an audio file into the model's input, as saved at training time."""
 
-    kind: str  # "features" or "log_mel"
+    kind: str  # "features", "log_mel", "musicnn" (its embedding row) or "tags" (musicnn's tags)
     audio: DecodeSettings
     spectrogram: dict[str, Any] | None = None
     # a file with less real audio than this is not classified: training left such tracks out
     min_seconds: float = DecodeParams().min_seconds
+    min_seconds_source: str = "decode.min_seconds"  # named when a file is too short
+    network: str | None = None  # the musicnn network (.keras) of kinds musicnn and tags
 
 
 @dataclass
@@ -53,7 +60,11 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
 
     def probabilities(self, rows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        if self.recipe.kind == "features":
+        if self.recipe.kind == "tags":  # the rows hold musicnn's tag probabilities already
+            from fmagenre.musicnn.embedding import TAGS
+
+            return rows[:, TAGS].astype(np.float64)
+        if self.recipe.kind in ("features", "musicnn"):
             from fmagenre.classic import predict_proba
 
             return predict_proba(self.model, rows, len(self.classes))
@@ -71,7 +82,7 @@ def resolve_model_name(models_dir: Path, which: str) -> str:
     if not best.exists():
         raise UserError(
             f"{best} not found: no model has been chosen yet; run the pipeline (`dvc repro` or `make demo`), "
-            "or name a model with --model rf|svm|gbdt|crnn"
+            "or name a model with --model rf|svm|gbdt|crnn|musicnn"
         )
     return json.loads(best.read_text(encoding="utf-8"))["model"]
 
@@ -97,14 +108,23 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
     settings = DecodeSettings(int(audio["sr"]), float(audio["duration"]), str(audio["crop"]))
     min_seconds = float(used["input"].get("min_seconds", DecodeParams().min_seconds))
     classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
-    notes = []
+    notes = [SYNTHETIC_NOTE] if used.get("data", {}).get("subset") == "synthetic" else []
     if name == "crnn":
         from fmagenre.native_stderr import import_keras
 
         model = import_keras().models.load_model(model_file)
         recipe = InputRecipe("log_mel", settings, used["input"]["spectrogram"], min_seconds)
-        return LoadedModel(name, classes, recipe, model, crop_frames=int(used["crop_frames"]))
+        return LoadedModel(
+            name, classes, recipe, model, crop_frames=int(used["crop_frames"]), notes=notes
+        )
     import joblib
+
+    if name == "musicnn":
+        network = folder / "musicnn.keras"
+        if not network.exists():
+            raise UserError(f"{network} is missing: run `dvc repro -f {TRAINING_STAGE[name]}`")
+        recipe = InputRecipe("musicnn", settings, min_seconds=min_seconds, network=str(network))
+        return LoadedModel(name, classes, recipe, joblib.load(model_file), notes=notes)
 
     if used["input"].get("features_source") == "official":
         notes.append(
@@ -156,11 +176,16 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
                 **record,
                 "status": "too_short",
                 "error": f"only {record['seconds']:.1f} s of audio; the model needs at least "
-                f"{recipe.min_seconds:g} s (decode.min_seconds)",
+                f"{recipe.min_seconds:g} s ({recipe.min_seconds_source})",
             },
             None,
         )
     samples = from_int16(decoded.row)
+    if recipe.kind in ("musicnn", "tags"):
+        from fmagenre.musicnn.embedding import clip_row
+
+        row = clip_row(samples, recipe.audio.sr, record["seconds"], recipe.network)
+        return TrackOutput(record, row)
     if recipe.kind == "features":
         from fmagenre.features import compute_features
 
@@ -173,6 +198,10 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
 
 
 def row_spec(recipe: InputRecipe) -> RowSpec:
+    if recipe.kind in ("musicnn", "tags"):
+        from fmagenre.musicnn.embedding import COLUMNS
+
+        return RowSpec((len(COLUMNS),), "float32")
     if recipe.kind == "features":
         from fmagenre.features import feature_columns
 
@@ -195,7 +224,12 @@ class Prediction:
 
 
 def predict_files(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+    files: list[Path],
+    loaded: LoadedModel,
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    desc: str = "predict",
 ) -> list[Prediction]:
     """Predict every file; a file that fails has an error and no probabilities."""
     recipe = loaded.recipe
@@ -215,7 +249,7 @@ def predict_files(
             journal=journal,
             on_rows=keep,
             row_spec=spec,
-            desc="predict",
+            desc=desc,
             progress=progress,
         )
     ok = [i for i, record in enumerate(records) if record.get("status") in ("ok", "short")]

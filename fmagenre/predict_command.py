@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="best",
-        choices=["best", "rf", "svm", "gbdt", "crnn"],
+        choices=["best", "rf", "svm", "gbdt", "crnn", "musicnn"],
         help="which trained model (default: the best one chosen by the compare stage)",
     )
     parser.add_argument(
@@ -52,20 +52,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fmagenre.predict import find_audio_files, load_model, predict_files
+    from fmagenre.predict import load_model
 
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1")
-    loaded = load_model(args.models_dir, args.model)
+    return report(args, load_model(args.models_dir, args.model), FORMATS)
+
+
+def report(args: argparse.Namespace, loaded, formats: dict) -> int:
+    """Run ``loaded`` on every file of args.paths and write the results in args.format
+    (``formats[name](predictions, model, k)``); shared by predict and tag."""
+    from fmagenre.predict import find_audio_files, predict_files
+
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
     files = find_audio_files(args.paths)
     if not files:
         raise UserError("no audio file found in " + ", ".join(args.paths))
-    predictions = predict_files(files, loaded, workers=args.workers, progress=not args.quiet)
-    text = {"table": as_table, "json": as_json, "csv": as_csv}[args.format](
-        predictions, loaded.name, args.top_k
+    predictions = predict_files(
+        files,
+        loaded,
+        workers=args.workers,
+        progress=not args.quiet,
+        desc=getattr(args, "command", "predict"),
     )
+    text = formats[args.format](predictions, loaded.name, args.top_k)
     if args.output:
         write_text(args.output, text)
         print(f"wrote {len(predictions)} predictions to {args.output}", file=sys.stderr)
@@ -77,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def as_table(predictions, model: str, k: int) -> str:
+def as_table(predictions, model: str, k: int, noun: str = "genre") -> str:
     width = min(60, max(len(p.path) for p in predictions))
     name_width = max(
         (len(genre) for p in predictions for genre in (p.probabilities or {})), default=0
     )
-    lines = [f"{'file':<{width}}  top genres ({model})"]
+    lines = [f"{'file':<{width}}  top {noun}s ({model})"]
     for p in predictions:
         shown = p.path if len(p.path) <= width else "..." + p.path[-(width - 3) :]
         if p.probabilities is None:
@@ -96,21 +107,24 @@ def as_table(predictions, model: str, k: int) -> str:
 
 
 def as_json(predictions, model: str, k: int) -> str:
-    rows = [
+    return json.dumps(json_rows(predictions, model, k), indent=2) + "\n"
+
+
+def json_rows(predictions, model: str, k: int, noun: str = "genre") -> list[dict]:
+    return [
         {
             "path": p.path,
             "model": model,
             "status": p.status,
-            "predictions": [{"genre": g, "probability": round(v, 6)} for g, v in p.top(k)],
+            "predictions": [{noun: g, "probability": round(v, 6)} for g, v in p.top(k)],
             "error": p.error,
             "note": p.note,
         }
         for p in predictions
     ]
-    return json.dumps(rows, indent=2) + "\n"
 
 
-def as_csv(predictions, model: str, k: int) -> str:
+def as_csv(predictions, model: str, k: int, noun: str = "genre") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
@@ -119,7 +133,7 @@ def as_csv(predictions, model: str, k: int) -> str:
             "model",
             "status",
             "error",
-            *[f"{kind}_{i}" for i in range(1, k + 1) for kind in ("genre", "probability")],
+            *[f"{kind}_{i}" for i in range(1, k + 1) for kind in (noun, "probability")],
         ]
     )
     for p in predictions:
@@ -128,3 +142,6 @@ def as_csv(predictions, model: str, k: int) -> str:
         ]
         writer.writerow([p.path, model, p.status, p.error, *ranked, *[""] * (2 * k - len(ranked))])
     return buffer.getvalue()
+
+
+FORMATS = {"table": as_table, "json": as_json, "csv": as_csv}

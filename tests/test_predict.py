@@ -196,3 +196,21 @@ def test_real_fma_clips_get_a_valid_distribution(models, real_clips):
         values = np.array(list(prediction.probabilities.values()))
         assert set(prediction.probabilities) == set(CLASSES)
         assert np.all(values >= 0) and abs(values.sum() - 1) < 1e-6
+
+
+def test_a_model_of_the_synthetic_demo_says_its_genres_are_not_music(models, tmp_path, capsys):
+    import shutil
+
+    for subset, expected in (("synthetic", 1), ("small", 0), (None, 0)):
+        folder = tmp_path / str(subset)
+        shutil.copytree(models, folder)
+        used = json.loads((folder / "rf" / "params.json").read_text())
+        if subset:
+            used["data"] = {"subset": subset}
+        (folder / "rf" / "params.json").write_text(json.dumps(used))
+        notes = load_model(folder, "rf").notes
+        assert sum("not real music genres" in note for note in notes) == expected, subset
+    main(["predict", str(tmp_path / "x.wav"), "--models-dir", str(tmp_path / "synthetic")])
+    err = capsys.readouterr().err
+    assert "note: this model was trained on the synthetic demo dataset" in err
+    assert "fmagenre tag" in err and "real FMA" in err

@@ -89,6 +89,7 @@ def train_crnn(
                     for k in ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "db_floor")
                 },
             },
+            "data": {"subset": params.data.subset},  # predict says when its genres are synthetic
             "crop_frames": trained.crop_frames,
             "epochs_run": trained.epochs_run,
             "best_epoch": trained.best_epoch,
