@@ -138,13 +138,17 @@ def stage_run(root: Path, source: Path, network_path: str, compute: dict) -> pd.
 
 
 @pytest.mark.slow
-def test_embeddings_stage_is_the_same_in_process_or_on_a_pool(decoded, network_path, tmp_path):
+def test_embeddings_stage_is_the_same_on_every_backend(decoded, network_path, tmp_path):
     """Each run starts TensorFlow afresh, on one thread per process as the stage does (the
     thread count changes float sums in the last bits, so that is what makes runs identical)."""
-    source, manifest = decoded
+    source, _ = decoded
     inline = stage_run(tmp_path / "inline", source, network_path, {"workers": 1})
-    pool = stage_run(tmp_path / "pool", source, network_path, {"workers": 2, "chunk_size": 2})
-    pd.testing.assert_frame_equal(inline, pool, check_exact=True)
+    for name, compute in (
+        ("pool", {"workers": 2, "chunk_size": 2}),
+        ("dask", {"backend": "dask", "workers": 2, "chunk_size": 3}),
+    ):
+        other = stage_run(tmp_path / name, source, network_path, compute)
+        pd.testing.assert_frame_equal(inline, other, check_exact=True)
     assert list(inline.columns) == ["track_id", *COLUMNS]
     assert inline["track_id"].tolist() == [10, 11, 12, 13, 14]  # the broken file is not usable
     assert (inline.dtypes.iloc[1:] == np.float32).all()
