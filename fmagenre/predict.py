@@ -120,7 +120,9 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
     import joblib
 
     if name == "musicnn":
-        network = folder / "musicnn.keras"
+        from fmagenre.musicnn.stage import NETWORK_FILE
+
+        network = folder / NETWORK_FILE
         if not network.exists():
             raise UserError(f"{network} is missing: run `dvc repro -f {TRAINING_STAGE[name]}`")
         recipe = InputRecipe("musicnn", settings, min_seconds=min_seconds, network=str(network))

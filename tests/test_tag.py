@@ -20,7 +20,8 @@ REFERENCE = Path(__file__).parent / "musicnn_reference" / "reference.npz"
 
 @pytest.mark.slow
 def test_real_clips_get_musicnns_own_tags(real_clips, capsys):
-    assert main(["tag", *map(str, real_clips), "--format", "json", "--quiet"]) == 0
+    args = ["tag", *map(str, real_clips), "--format", "json", "--quiet", "--workers", "1"]
+    assert main(args) == 0
     rows = {Path(row["path"]).name: row for row in json.loads(capsys.readouterr().out)}
     reference = np.load(REFERENCE)
     for name, expected in zip(reference["clip_names"], reference["clip_tags"], strict=True):
