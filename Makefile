@@ -33,6 +33,7 @@ demo: $(STAMP)
 	@echo
 	@echo "Figures: reports/compare.png, reports/analysis.md; all plots: $(BIN)/dvc plots show"
 	@echo "Classify files: $(BIN)/python -m fmagenre predict data/fma/fma_synthetic/000"
+	@echo "Tag real music with the pretrained musicnn network: $(BIN)/python -m fmagenre tag song.mp3"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

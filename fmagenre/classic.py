@@ -5,6 +5,10 @@ optional feature-reduction step, the estimator — saved whole with its class li
 predicting later applies exactly what training did. Hyperparameters come from params.yaml
 as small search spaces: every candidate is fitted on the training split and scored on the
 validation split (macro-F1); the best is the model. The test split is not touched here.
+
+The fifth model, ``musicnn``, is the same machinery on another table: a logistic regression
+or an SVM on the pretrained musicnn embeddings (standardised; no preprocess.* reduction,
+which is about FMA's 518 features).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +40,7 @@ from fmagenre.reduction import check_reduction, kept_features, reduction_steps
 log = logging.getLogger(__name__)
 
 MODELS = ("rf", "svm", "gbdt")
+EMBEDDING_MODELS = ("musicnn",)  # on data/embeddings.parquet instead of the FMA features
 
 
 def candidates(name: str, params: Params) -> list[dict[str, Any]]:
@@ -66,6 +72,12 @@ def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
 
         svc = SVC(kernel="rbf", C=hyper["C"], gamma=hyper["gamma"])
         return PlattSVC(svc, method="sigmoid", ensemble=False)
+    if name == "musicnn":
+        if hyper["classifier"] == "svm":
+            return make_estimator("svm", {"C": hyper["C"], "gamma": "scale"}, params)
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=hyper["C"], max_iter=hyper["max_iter"], random_state=seed)
     if name == "gbdt":
         from catboost import CatBoostClassifier
 
@@ -100,7 +112,10 @@ class PlattSVC(CalibratedClassifierCV):
 
 def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str, Any]]:
     """The steps before the estimator: imputation (CatBoost handles NaN itself unless features
-    are reduced), the optional reduction of preprocess.*, and scaling for the SVM."""
+    are reduced), the optional reduction of preprocess.*, and scaling for the SVM; the
+    embeddings (complete, already compact) are only standardised."""
+    if name in EMBEDDING_MODELS:
+        return [("scale", StandardScaler())]
     reduce = reduction_steps(params.preprocess, params.train.seed, n_features)
     steps: list[tuple[str, Any]] = []
     if name != "gbdt" or reduce:
@@ -132,7 +147,7 @@ def fit_candidate(
     prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
     transform = prepared.transform if prepared is not None else (lambda X: X)
     estimator = make_estimator(name, hyper, params)
-    if name == "svm":
+    if name == "svm" or hyper.get("classifier") == "svm":
         # Platt scaling needs every class in every fold: fewer folds on tiny data
         smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
         if smallest < 2:
@@ -212,8 +227,13 @@ def train_and_evaluate(
     *,
     model_dir: Path,
     metrics_dir: Path,
+    bundled: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Search, fit, save the model and write its metrics and test predictions; return the report."""
+    """Search, fit, save the model and write its metrics and test predictions; return the report.
+
+    ``bundled``: files the model needs at prediction time (musicnn's network), copied into
+    ``model_dir`` under the given names and counted in the model's size.
+    """
     data = feature_splits(features, tracks, manifest)
     require_trainable(name, data.labelled)
     result = search(name, data, params)
@@ -226,12 +246,13 @@ def train_and_evaluate(
     predict_ms = 1000 * (time.perf_counter() - began) / max(1, len(data.X["test"]))
 
     model_dir = Path(model_dir)
+    reduced = {} if name in EMBEDDING_MODELS else {"preprocess": as_dict(params.preprocess)}
     used = {
         "model": name,
         "params": {
             name: as_dict(getattr(params, name)),
             "train": as_dict(params.train),
-            "preprocess": as_dict(params.preprocess),
+            **reduced,
         },
         "chosen": result.hyper,
         "search": result.trials,
@@ -240,15 +261,24 @@ def train_and_evaluate(
         "input": {
             "audio": as_dict(params.audio),
             "min_seconds": params.decode.min_seconds,
-            "features_source": params.features.source,
-            "features_sample_rate": params.features.defined_at,
+            **(
+                {"embedding": "musicnn"}
+                if name in EMBEDDING_MODELS
+                else {
+                    "features_source": params.features.source,
+                    "features_sample_rate": params.features.defined_at,
+                }
+            ),
         },
+        "data": {"subset": params.data.subset},  # predict says when its genres are synthetic
     }
     with atomic_path(model_dir) as staged:  # the folder changes as a whole (see model_files)
         staged.mkdir()
         save_pipeline(result.pipeline, staged)
         write_json(staged / "classes.json", data.classes)
         write_json(staged / "params.json", json.loads(json.dumps(used, default=str)))
+        for file_name, source in (bundled or {}).items():
+            shutil.copy2(source, staged / file_name)
     report = model_report(
         name,
         data.classes,

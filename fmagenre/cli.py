@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "params": ("fmagenre.params_command", "validate params.yaml and print every value"),
     "predict": ("fmagenre.predict_command", "classify audio files with a trained model"),
     "features": ("fmagenre.features_command", "FMA's 518 features of audio files, as a table"),
+    "tag": (
+        "fmagenre.tag_command",
+        "tag audio files with the pretrained musicnn network (no training)",
+    ),
     "warmup": ("fmagenre.warmup_command", "compile librosa's numba code once (after installing)"),
 }
 

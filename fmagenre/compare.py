@@ -19,8 +19,14 @@ from fmagenre.atomic import atomic_path, write_json, write_text
 
 log = logging.getLogger(__name__)
 
-MODEL_ORDER = ("rf", "svm", "gbdt", "crnn")
-TITLES = {"rf": "Random Forest", "svm": "SVM (RBF)", "gbdt": "CatBoost", "crnn": "CRNN"}
+MODEL_ORDER = ("rf", "svm", "gbdt", "crnn", "musicnn")
+TITLES = {
+    "rf": "Random Forest",
+    "svm": "SVM (RBF)",
+    "gbdt": "CatBoost",
+    "crnn": "CRNN",
+    "musicnn": "musicnn embeddings",
+}
 
 
 def load_reports(

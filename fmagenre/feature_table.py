@@ -43,7 +43,8 @@ from fmagenre.errors import UserError
 from fmagenre.features import compute_features, feature_columns, read_official_features
 from fmagenre.params import Params
 from fmagenre.store import RowStore
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
+from fmagenre.track_table import map_to_table, value_frame
+from fmagenre.trackmap import Journal, TrackOutput
 
 FORMAT_VERSION = 2  # 2: FMA's sr quirk, native rate by default
 
@@ -138,31 +139,17 @@ def run_features(
         },
     )
     began = time.perf_counter()
-    records, rows = map_into_store(
+    run = map_to_table(
         functools.partial(track_fn, settings=settings),
         items,
+        columns,
         compute=params.compute,
         journal=journal,
-        name="rows",
-        row_spec=RowSpec((len(columns),), "float32"),
-        rows_per_shard=65536,
+        out_path=out_path,
         desc="features",
         progress=progress,
     )
-    ok = np.array(["error" not in record for record in records], dtype=bool)
-    values = (
-        rows.read_rows(np.flatnonzero(ok)) if ok.any() else np.zeros((0, len(columns)), np.float32)
-    )
-    rows.close()
-    track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
-    write_parquet(out_path, feature_frame(track_ids, values))
-    finish(journal)
-    failures = [
-        {"track_id": item.track_id, "error": record["error"]}
-        for item, record in zip(items, records, strict=True)
-        if "error" in record
-    ]
-    rates = pd.Series([record["sr"] for record in records if "sr" in record], dtype="int64")
+    rates = pd.Series([record["sr"] for record in run.records if "sr" in record], dtype="int64")
     return {
         "source": "computed",
         "sample_rate": params.features.sample_rate,
@@ -170,9 +157,9 @@ def run_features(
         "rates": {
             str(rate): int(count) for rate, count in rates.value_counts().sort_index().items()
         },
-        "tracks": int(ok.sum()),
-        "failed": len(failures),
-        "failures": failures[:20],
+        "tracks": run.tracks,
+        "failed": len(run.failures),
+        "failures": run.failures[:20],
         "columns": len(columns),
         "seconds": round(time.perf_counter() - began, 2),
     }
@@ -203,6 +190,4 @@ def run_official_features(
 
 def feature_frame(track_ids: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     """The features table's schema: track_id, then the 518 float32 columns in FMA's order."""
-    frame = pd.DataFrame(values.astype(np.float32, copy=False), columns=feature_columns())
-    frame.insert(0, "track_id", track_ids.astype(np.int64))
-    return frame
+    return value_frame(track_ids, values, feature_columns())

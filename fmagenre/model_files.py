@@ -75,9 +75,11 @@ def save_pipeline(pipeline: Any, folder: Path) -> None:
 
 
 def model_bytes(folder: Path) -> int:
-    """Size of the model's own files (what a deployment would ship)."""
-    names = (PIPELINE_FILE, CATBOOST_FILE, KERAS_FILE)
-    return sum((folder / n).stat().st_size for n in names if (folder / n).exists())
+    """Size of the model's own files (what a deployment would ship), bundled networks included,
+    the JSON bookkeeping (classes, params, search trials) not."""
+    return sum(
+        f.stat().st_size for f in Path(folder).iterdir() if f.is_file() and f.suffix != ".json"
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -231,6 +231,18 @@ class GBDTParams:
 
 
 @dataclass(frozen=True)
+class MusicnnParams:
+    """The fifth model: a light classifier on the pretrained musicnn embeddings (train_musicnn);
+    every combination is a candidate, chosen on validation."""
+
+    classifier: list[Literal["logistic", "svm"]] = field(
+        default_factory=lambda: ("logistic", "svm")
+    )
+    C: list[Annotated[float, Positive]] = field(default_factory=lambda: (0.1, 1.0, 10.0))
+    max_iter: Annotated[int, Range(ge=10, le=100_000)] = 2000  # logistic regression's solver
+
+
+@dataclass(frozen=True)
 class ModelParams:
     """The CRNN on log-mel spectrograms (train_crnn). ``lr`` is what `dvc exp run -S model.lr=...` sets."""
 
@@ -282,6 +294,7 @@ class Params:
     rf: RFParams = field(default_factory=RFParams)
     svm: SVMParams = field(default_factory=SVMParams)
     gbdt: GBDTParams = field(default_factory=GBDTParams)
+    musicnn: MusicnnParams = field(default_factory=MusicnnParams)
     model: ModelParams = field(default_factory=ModelParams)
     analyze: AnalyzeParams = field(default_factory=AnalyzeParams)
 

@@ -14,7 +14,9 @@ MANIFEST = DATA / "manifest.parquet"  # one row per track: decode status
 WORK = DATA / ".work"  # resumable partial results of interrupted stages
 FEATURES = DATA / "features.parquet"
 SPECTROGRAMS = DATA / "spectrograms"
+EMBEDDINGS = DATA / "embeddings.parquet"  # pretrained musicnn's tags and embedding per track
 
 MODELS = Path("models")
+PRETRAINED = MODELS / "pretrained"  # the musicnn network (Keras 3 port) and its licence
 METRICS = Path("metrics")
 REPORTS = Path("reports")

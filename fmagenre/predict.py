@@ -35,17 +35,22 @@ from fmagenre.trackmap import Journal, RowSpec, TrackOutput, make_backend, map_t
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
-MODEL_NAMES = ("rf", "svm", "gbdt", "crnn")
-TRAINING_STAGE = {"rf": "train_rf", "svm": "train_svm", "gbdt": "train_gbdt", "crnn": "train_crnn"}
+MODEL_NAMES = ("rf", "svm", "gbdt", "crnn", "musicnn")
+TRAINING_STAGE = {name: f"train_{name}" for name in MODEL_NAMES}
 CHUNK_FILES = 4  # files per task
 BATCH_CHUNKS = 16  # chunks per worker in one batch; memory holds two batches at once
+SYNTHETIC_NOTE = (
+    "this model was trained on the synthetic demo dataset: its genres are made-up recipes, not "
+    "real music genres. For real music, `python -m fmagenre tag FILE` gives pretrained musicnn's "
+    "tags, or train on the real FMA (data.subset: small)"
+)
 
 
 @dataclass(frozen=True)
 class InputRecipe:
     """How to turn an audio file into the model's input, as saved at training time."""
 
-    kind: str  # "features" or "log_mel"
+    kind: str  # "features", "log_mel", "musicnn" (its embedding row) or "tags" (musicnn's tags)
     audio: DecodeSettings
     spectrogram: dict[str, Any] | None = None
     # a file with less real audio than this is not classified: training left such tracks out
@@ -53,6 +58,8 @@ class InputRecipe:
     # features only: "native" (FMA's definition, the file at its own rate) or "decoded"
     # (the decode stage's audio at audio.sr): what the model's features were computed from
     features_rate: str = "decoded"
+    min_seconds_source: str = "decode.min_seconds"  # named when a file is too short
+    network: str | None = None  # the musicnn network (.keras) of kinds musicnn and tags
 
 
 @dataclass
@@ -65,7 +72,11 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
 
     def probabilities(self, rows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        if self.recipe.kind == "features":
+        if self.recipe.kind == "tags":  # the rows hold musicnn's tag probabilities already
+            from fmagenre.musicnn.embedding import TAGS
+
+            return rows[:, TAGS].astype(np.float64)
+        if self.recipe.kind in ("features", "musicnn"):
             from fmagenre.classic import predict_proba
 
             return predict_proba(self.model, rows, len(self.classes))
@@ -92,14 +103,14 @@ def resolve_model_name(models_dir: Path, which: str) -> str:
     if not best.exists():
         raise UserError(
             f"{best} not found: no model has been chosen yet; run the pipeline (`dvc repro` or `make demo`), "
-            "or name a model with --model rf|svm|gbdt|crnn"
+            "or name a model with --model rf|svm|gbdt|crnn|musicnn"
         )
     try:
         return str(json.loads(best.read_text(encoding="utf-8"))["model"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise UserError(
             f"{best} is damaged ({type(exc).__name__}): rerun `dvc repro -f compare`, or name a "
-            "model with --model rf|svm|gbdt|crnn"
+            "model with --model rf|svm|gbdt|crnn|musicnn"
         ) from None
 
 
@@ -139,7 +150,8 @@ def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:
         and len(set(classes)) == len(classes)
     ):
         raise snapshot.damaged("classes.json", "not a list of distinct genre names")
-    notes = []
+    data = used.get("data")
+    notes = [SYNTHETIC_NOTE] if isinstance(data, dict) and data.get("subset") == "synthetic" else []
     if name == "crnn":
         model = load_keras(snapshot)
         outputs = int(model.output_shape[-1])
@@ -149,19 +161,40 @@ def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:
             InputRecipe("log_mel", settings, spectrogram, min_seconds),
             model,
             crop_frames=crop_frames,
+            notes=notes,
         )
     else:
         model = load_pipeline(snapshot)
         outputs = int(np.max(model.classes_)) + 1  # a model may not have seen every class
-        recipe = InputRecipe(
-            "features", settings, min_seconds=min_seconds, features_rate=saved_rate(saved)
-        )
+        if name == "musicnn":
+            recipe = InputRecipe(
+                "musicnn", settings, min_seconds=min_seconds, network=str(bundled_network(snapshot))
+            )
+        else:
+            recipe = InputRecipe(
+                "features", settings, min_seconds=min_seconds, features_rate=saved_rate(saved)
+            )
         loaded = LoadedModel(name, classes, recipe, model, notes=notes)
     if (outputs != len(classes)) if name == "crnn" else (outputs > len(classes)):
         raise snapshot.damaged(
             "classes.json", f"{len(classes)} genres for a model with {outputs} outputs"
         )
     return loaded
+
+
+def bundled_network(snapshot: FolderSnapshot) -> Path:
+    """The musicnn network a musicnn model carries (the workers load it by path, in Keras'
+    safe mode), checked here to be a whole Keras archive so a damaged one is one line."""
+    import io
+    import zipfile
+
+    from fmagenre.musicnn.stage import NETWORK_FILE
+
+    if not zipfile.is_zipfile(io.BytesIO(snapshot.read(NETWORK_FILE))):
+        raise snapshot.damaged(
+            NETWORK_FILE, "not a Keras archive; the file is truncated or foreign"
+        )
+    return snapshot.folder / NETWORK_FILE
 
 
 def saved_rate(saved_input: dict[str, Any]) -> str:
@@ -206,7 +239,7 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
                 **record,
                 "status": "too_short",
                 "error": f"only {record['seconds']:.1f} s of audio; the model needs at least "
-                f"{recipe.min_seconds:g} s (decode.min_seconds)",
+                f"{recipe.min_seconds:g} s ({recipe.min_seconds_source})",
             },
             None,
         )
@@ -215,6 +248,10 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
     else:
         # as the decode stage stores it: the model learnt from int16 audio at audio.sr
         samples, sr = from_int16(to_int16(clip.samples, recipe.audio.length)), recipe.audio.sr
+    if recipe.kind in ("musicnn", "tags"):
+        from fmagenre.musicnn.embedding import clip_row
+
+        return TrackOutput(record, clip_row(samples, sr, record["seconds"], recipe.network))
     if recipe.kind == "features":
         from fmagenre.feature_table import checked_features
 
@@ -227,6 +264,10 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
 
 
 def row_spec(recipe: InputRecipe) -> RowSpec:
+    if recipe.kind in ("musicnn", "tags"):
+        from fmagenre.musicnn.embedding import COLUMNS
+
+        return RowSpec((len(COLUMNS),), "float32")
     if recipe.kind == "features":
         from fmagenre.features import feature_columns
 
@@ -305,14 +346,24 @@ def input_batches(
 
 
 def predict_files(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+    files: list[Path],
+    loaded: LoadedModel,
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    desc: str = "predict",
 ) -> list[Prediction]:
     """Predict every file; a file that fails has an error and no probabilities."""
-    return list(predict_stream(files, loaded, workers=workers, progress=progress))
+    return list(predict_stream(files, loaded, workers=workers, progress=progress, desc=desc))
 
 
 def predict_stream(
-    files: list[Path], loaded: LoadedModel, *, workers: int = 0, progress: bool = True
+    files: list[Path],
+    loaded: LoadedModel,
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    desc: str = "predict",
 ) -> Iterator[Prediction]:
     """Predict every file, yielding results in file order as each batch finishes."""
     # the model classifies a batch in a thread while the workers prepare the next one
@@ -320,7 +371,7 @@ def predict_stream(
     previous: tuple[list[Path], list[dict[str, Any]], cf.Future] | None = None
     try:
         for batch, records, rows in input_batches(
-            files, loaded.recipe, workers=workers, progress=progress
+            files, loaded.recipe, workers=workers, progress=progress, desc=desc
         ):
             if previous is not None:
                 yield from _predictions(*previous, loaded)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fmagenre.arguments import non_negative_int
 from fmagenre.errors import UserError
 from fmagenre.paths import MODELS
+
+if TYPE_CHECKING:
+    from fmagenre.predict import LoadedModel
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="best",
-        choices=["best", "rf", "svm", "gbdt", "crnn"],
+        choices=["best", "rf", "svm", "gbdt", "crnn", "musicnn"],
         help="which trained model (default: the best one chosen by the compare stage)",
     )
     parser.add_argument(
@@ -49,7 +54,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fmagenre.predict import display_path, find_audio_files, load_model, predict_stream
+    from fmagenre.predict import load_model
+
+    return report(args, lambda: load_model(args.models_dir, args.model))
+
+
+def report(
+    args: argparse.Namespace,
+    load: Callable[[], LoadedModel],
+    *,
+    noun: str = "genre",
+    all_key: str | None = None,
+) -> int:
+    """Run the model ``load`` gives on every file of args.paths, writing results as they come
+    in args.format; shared by predict and tag (``noun``: what a class is called in the
+    output; ``all_key``: JSON key under which every class's probability is written)."""
+    from fmagenre.predict import display_path, find_audio_files, predict_stream
     from fmagenre.predict_output import WRITERS, check_output, open_output
 
     if args.top_k < 1:
@@ -57,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     files = find_audio_files(args.paths)
     # before any work: a bad --output must not wait for the last file to be decoded
     output = check_output(args.output, files) if args.output is not None else None
-    loaded = load_model(args.models_dir, args.model)
+    loaded = load()
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
     if not files:
@@ -65,18 +85,28 @@ def run(args: argparse.Namespace) -> int:
     total = failed = 0
     with open_output(output) as stream:
         writer = WRITERS[args.format](
-            stream, loaded.name, args.top_k, [display_path(f) for f in files], loaded.classes
+            stream,
+            loaded.name,
+            args.top_k,
+            [display_path(f) for f in files],
+            loaded.classes,
+            noun=noun,
+            all_key=all_key,
         )
         writer.begin()
         for prediction in predict_stream(
-            files, loaded, workers=args.workers, progress=not args.quiet
+            files, loaded, workers=args.workers, progress=not args.quiet, desc=args.command
         ):
             writer.write(prediction)
             total += 1
             failed += prediction.probabilities is None
         writer.end()
     if output is not None:
-        print(f"wrote {total} predictions to {display_path(output)}", file=sys.stderr)
+        print(f"wrote {total} results to {display_path(output)}", file=sys.stderr)
     if failed:
-        print(f"{failed} of {total} files could not be classified", file=sys.stderr)
+        print(f"{failed} of {total} files could not be {noun_verb(noun)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def noun_verb(noun: str) -> str:
+    return "tagged" if noun == "tag" else "classified"

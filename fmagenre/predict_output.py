@@ -74,17 +74,43 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
         raise OSError(exc.errno, exc.strerror, display_path(path)) from None
 
 
-class TableWriter:
-    """Aligned columns: one line per file, its top genres or its error."""
+class Writer:
+    """What every format is told: where to write, the model, how many classes per file, the
+    paths and classes to come (for widths), what a class is called (genre, tag), and the JSON
+    key for every class's probability (None: only the top k)."""
 
-    def __init__(self, stream: TextIO, model: str, k: int, paths: list[str], classes: list[str]):
-        self.stream, self.k = stream, k
-        self.width = min(60, max(len(p) for p in paths))
-        self.name_width = max((len(genre) for genre in classes), default=0)
-        self.model = model
+    def __init__(
+        self,
+        stream: TextIO,
+        model: str,
+        k: int,
+        paths: list[str],
+        classes: list[str],
+        *,
+        noun: str = "genre",
+        all_key: str | None = None,
+    ):
+        self.stream, self.model, self.k = stream, model, k
+        self.paths, self.classes = paths, classes
+        self.noun, self.all_key = noun, all_key
 
     def begin(self) -> None:
-        self.stream.write(f"{'file':<{self.width}}  top genres ({self.model})\n")
+        pass
+
+    def write(self, p: Prediction) -> None:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        pass
+
+
+class TableWriter(Writer):
+    """Aligned columns: one line per file, its top genres or its error."""
+
+    def begin(self) -> None:
+        self.width = min(60, max(len(p) for p in self.paths))
+        self.name_width = max((len(name) for name in self.classes), default=0)
+        self.stream.write(f"{'file':<{self.width}}  top {self.noun}s ({self.model})\n")
 
     def write(self, p: Prediction) -> None:
         width = self.width
@@ -100,18 +126,12 @@ class TableWriter:
         self.stream.write(line + "\n")
         self.stream.flush()
 
-    def end(self) -> None:
-        pass
 
-
-class JsonWriter:
+class JsonWriter(Writer):
     """A JSON list of one object per file, written item by item."""
 
-    def __init__(self, stream: TextIO, model: str, k: int, paths: list[str], classes: list[str]):
-        self.stream, self.model, self.k = stream, model, k
-        self.count = 0
-
     def begin(self) -> None:
+        self.count = 0
         self.stream.write("[")
 
     def write(self, p: Prediction) -> None:
@@ -119,10 +139,12 @@ class JsonWriter:
             "path": p.path,
             "model": self.model,
             "status": p.status,
-            "predictions": [{"genre": g, "probability": round(v, 6)} for g, v in p.top(self.k)],
+            "predictions": [{self.noun: g, "probability": round(v, 6)} for g, v in p.top(self.k)],
             "error": p.error,
             "note": p.note,
         }
+        if self.all_key is not None:
+            item[self.all_key] = {c: round(v, 6) for c, v in (p.probabilities or {}).items()}
         text = json.dumps(item, indent=2).replace("\n", "\n  ")
         self.stream.write(("," if self.count else "") + "\n  " + text)
         self.stream.flush()
@@ -132,15 +154,12 @@ class JsonWriter:
         self.stream.write("\n]\n")
 
 
-class CsvWriter:
+class CsvWriter(Writer):
     """One CSV row per file: path, model, status, error, then genre and probability pairs."""
 
-    def __init__(self, stream: TextIO, model: str, k: int, paths: list[str], classes: list[str]):
-        self.stream, self.model, self.k = stream, model, k
-        self.csv = csv.writer(stream)
-
     def begin(self) -> None:
-        ranks = [f"{kind}_{i}" for i in range(1, self.k + 1) for kind in ("genre", "probability")]
+        self.csv = csv.writer(self.stream)
+        ranks = [f"{kind}_{i}" for i in range(1, self.k + 1) for kind in (self.noun, "probability")]
         self.csv.writerow(["path", "model", "status", "error", *ranks])
 
     def write(self, p: Prediction) -> None:
@@ -148,9 +167,6 @@ class CsvWriter:
         blanks = [""] * (2 * self.k - len(ranked))
         self.csv.writerow([p.path, self.model, p.status, p.error, *ranked, *blanks])
         self.stream.flush()
-
-    def end(self) -> None:
-        pass
 
 
 WRITERS = {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}

@@ -1,4 +1,5 @@
-"""``python -m fmagenre warmup``: compile and cache librosa's numba code once, in one process.
+"""``python -m fmagenre warmup``: compile and cache librosa's numba code once, in one process,
+and fetch the pretrained musicnn network into the user cache.
 
 librosa compiles parts of itself with numba on first use and caches the machine code next
 to its sources. Several fresh processes writing that cache at once can corrupt it (later
@@ -30,4 +31,12 @@ def run(args: argparse.Namespace) -> int:
     reference_features(y, 22050)
     log_mel(y, LogMelSettings(22050, 2048, 512, 128, 0.0, 11025.0, -80.0))
     print(f"numba code compiled and cached in {time.perf_counter() - began:.1f} s")
+    # the pretrained musicnn network, so that `tag` works offline right after install
+    from fmagenre.errors import UserError
+    from fmagenre.musicnn.network import saved_network
+
+    try:
+        print(f"pretrained musicnn network ready: {saved_network()}")
+    except UserError as exc:
+        print(f"note: {exc}; `tag` and the pretrained stage will try again")
     return 0

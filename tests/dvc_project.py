@@ -127,6 +127,7 @@ TINY_PARAMS: dict[str, dict[str, Any]] = {
         "border_count": 16,
         "early_stopping_rounds": 30,
     },
+    "musicnn": {"classifier": ["logistic"], "C": [1.0], "max_iter": 500},
     "model": {
         "variant": "parallel",
         "lr": 0.003,

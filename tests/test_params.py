@@ -88,6 +88,11 @@ def test_missing_keys_take_defaults():
             "features.sample_rate = 44100 is not allowed (allowed: one of 'native', 'decoded')",
         ),
         ({"compute": 3}, "compute must be a mapping of keys"),
+        (
+            {"musicnn": {"classifier": ["logistic", "knn"]}},
+            "musicnn.classifier = ['logistic', 'knn'] is not allowed (allowed: one of 'logistic', 'svm', or a non-empty list of them)",
+        ),
+        ({"musicnn": {"C": [1.0, 0]}}, "musicnn.C = [1.0, 0] is not allowed"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(raw, expected):

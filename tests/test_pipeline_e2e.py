@@ -17,10 +17,13 @@ STAGES = [
     "decode",
     "features",
     "spectrograms",
+    "pretrained",
+    "embeddings",
     "train_rf",
     "train_svm",
     "train_gbdt",
     "train_crnn",
+    "train_musicnn",
     "compare",
     "analyze",
 ]
@@ -57,7 +60,15 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
     index = pd.read_parquet(root / "data" / "spectrograms" / "index.parquet")
     assert len(spectrograms) == len(index) == len(features)
     assert spectrograms.row_shape == (1 + 4 * 22050 // 512, 128)
-    for model in ("rf", "svm", "gbdt", "crnn"):
+    embeddings = pd.read_parquet(root / "data" / "embeddings.parquet")
+    assert embeddings["track_id"].tolist() == features["track_id"].tolist()
+    tags = embeddings.iloc[:, 1:51].to_numpy()
+    assert embeddings.shape[1] == 1 + 450 and ((tags >= 0) & (tags <= 1)).all()
+    assert (root / "models" / "pretrained" / "LICENSE.md").exists()
+    assert (root / "models" / "musicnn" / "musicnn.keras").exists()
+    for model in ("rf", "svm", "gbdt", "crnn", "musicnn"):
+        used = json.loads((root / "models" / model / "params.json").read_text())
+        assert used["data"]["subset"] == "synthetic"
         report = json.loads((root / "metrics" / f"{model}.json").read_text())
         assert report["test"]["accuracy"] is not None
         assert (
@@ -65,8 +76,11 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
         ).exists()
         assert (root / "metrics" / model / "predictions.csv").exists()
     best = json.loads((root / "models" / "best.json").read_text())["model"]
-    assert best in ("rf", "svm", "gbdt", "crnn") and (root / "reports" / "compare.png").exists()
-    assert "(best)" in (root / "reports" / "leaderboard.md").read_text()
+    assert best in ("rf", "svm", "gbdt", "crnn", "musicnn")
+    assert (root / "reports" / "compare.png").exists()
+    leaderboard = (root / "reports" / "leaderboard.md").read_text()
+    assert "(best)" in leaderboard and "| musicnn embeddings" in leaderboard
+    assert leaderboard.count("\n| ") == 2 + 5  # header, rule and five models
     training_curves = json.loads((root / "metrics" / "crnn_training" / "metrics.json").read_text())
     assert {"loss", "accuracy", "f1"} <= set(training_curves["train"]) and {"loss", "f1"} <= set(
         training_curves["eval"]
@@ -88,7 +102,7 @@ def test_second_repro_runs_nothing(project):
 
 def test_changing_audio_sr_reruns_decode_and_what_depends_on_it(project):
     project.set_params(audio={**TINY_PARAMS["audio"], "sr": 16000})
-    assert project.repro() == [stage for stage in STAGES if stage != "fetch"]
+    assert project.repro() == [stage for stage in STAGES if stage not in ("fetch", "pretrained")]
     assert RowStore.open(project.root / "data" / "audio").attrs["sr"] == 16000
     project.set_params(audio=TINY_PARAMS["audio"])
     project.repro()  # back to the original settings for any later test
@@ -127,6 +141,15 @@ def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(p
     project.repro()
 
 
+def test_musicnn_params_rerun_train_musicnn_and_compare_only(project):
+    project.set_params(musicnn={**TINY_PARAMS["musicnn"], "C": [0.01]})
+    assert project.repro() == ["train_musicnn", "compare"]
+    used = json.loads((project.root / "models" / "musicnn" / "params.json").read_text())
+    assert used["chosen"]["C"] == 0.01
+    project.set_params(musicnn=TINY_PARAMS["musicnn"])
+    project.repro()
+
+
 def test_preprocess_params_rerun_only_the_feature_models_and_compare(project):
     project.set_params(preprocess={"method": "pca", "pca_components": 0.9})
     assert project.repro() == ["train_rf", "train_svm", "train_gbdt", "compare"]
@@ -139,9 +162,9 @@ def test_preprocess_params_rerun_only_the_feature_models_and_compare(project):
 def test_plots_render_every_models_confusion_matrix(project, tmp_path):
     project.dvc("plots", "show", "--out", str(tmp_path / "plots"))
     html = (tmp_path / "plots" / "index.html").read_text()
-    for title in ("Random Forest", "SVM (RBF)", "CatBoost", "CRNN"):
+    for title in ("Random Forest", "SVM (RBF)", "CatBoost", "CRNN", "musicnn embeddings"):
         assert f"{title}, test split" in html  # one confusion matrix per model (dvc.yaml titles)
-    assert html.count('"field": "actual"') >= 4 and html.count('"field": "predicted"') >= 4
+    assert html.count('"field": "actual"') >= 5 and html.count('"field": "predicted"') >= 5
     assert "eval/f1.tsv" in html or "f1" in html  # the CRNN's training curves
     assert (
         "compare.png" in html
@@ -168,7 +191,7 @@ def test_invalid_params_stop_with_one_clear_line(project):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("model", ["rf", "svm", "crnn"])
+@pytest.mark.parametrize("model", ["rf", "svm", "crnn", "musicnn"])
 def test_predict_applies_exactly_what_training_applied(project, model):
     """predict on a test track's own MP3 gives the probabilities and the genre the pipeline
     reported for it (the SVM's genre is its SVC's decision, shown first)."""
@@ -218,11 +241,13 @@ def test_predict_a_folder_with_the_best_model(project):
     assert out.returncode == 1  # the no-audio and silent faults cannot be classified
     best = json.loads((project.root / "models" / "best.json").read_text())["model"]
     assert all(f",{best}," in row for row in rows)
+    # a model of the synthetic demo says that its genres are not music, once
+    assert out.stderr.count("not real music genres") == 1 and "fmagenre tag" in out.stderr
 
 
 def test_training_again_reproduces_the_metrics(project):
     project.commit_all("before retraining")
-    for stage in ("train_gbdt", "train_crnn"):
+    for stage in ("train_gbdt", "train_crnn", "train_musicnn"):
         project.dvc("repro", "--force", "--single-item", stage)
     diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
     timing = (

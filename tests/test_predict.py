@@ -246,6 +246,7 @@ def test_a_model_trained_on_fmas_features_csv_gets_the_same_features_at_predict(
     run_official_features(tracks, csv, out_path=tmp_path / "features.parquet")
     params = parse_params(
         {
+            "data": {"subset": "small"},  # FMA's features.csv: a real subset
             "features": {"source": "official"},
             "rf": {"n_estimators": 50, "min_samples_leaf": 1, "max_features": "sqrt"},
             "compute": {"workers": 1},
@@ -278,3 +279,21 @@ def test_models_saved_before_the_rate_was_recorded_keep_their_features():
     assert saved_rate({"features_source": "computed", "features_sample_rate": "native"}) == (
         "native"
     )
+
+
+def test_a_model_of_the_synthetic_demo_says_its_genres_are_not_music(models, tmp_path, capsys):
+    import shutil
+
+    for subset, expected in (("synthetic", 1), ("small", 0), (None, 0)):
+        folder = tmp_path / str(subset)
+        shutil.copytree(models, folder)
+        used = json.loads((folder / "rf" / "params.json").read_text())
+        if subset:
+            used["data"] = {"subset": subset}
+        (folder / "rf" / "params.json").write_text(json.dumps(used))
+        notes = load_model(folder, "rf").notes
+        assert sum("not real music genres" in note for note in notes) == expected, subset
+    main(["predict", str(tmp_path / "x.wav"), "--models-dir", str(tmp_path / "synthetic")])
+    err = capsys.readouterr().err
+    assert "note: this model was trained on the synthetic demo dataset" in err
+    assert "fmagenre tag" in err and "real FMA" in err

@@ -95,6 +95,8 @@ def train_crnn(
                 "epochs_run": trained.epochs_run,
                 "best_epoch": trained.best_epoch,
                 "device": device,
+                # predict says when its genres are synthetic
+                "data": {"subset": params.data.subset},
             },
         )
     report = model_report(

@@ -1,0 +1,198 @@
+"""Embedding speed and memory: the embeddings stage's per-track code on 30-s clips.
+
+1. Per core: in this process, on one TensorFlow thread, the same 30-s clips go through
+   - the reference, musicnn's own recipe with the same Keras port: librosa.load of the MP3
+     at 16 kHz, the log-mel, and one patch per network call (musicnn's BATCH_SIZE = 1);
+   - the stage's code (fmagenre.musicnn.stage.embed_track): the decode stage's canonical
+     audio read from its store, resampled to 16 kHz, and all of a clip's patches in one call.
+   Alternating rounds, median; tracks per second per core (must >= 1, goal >= 2) and the
+   ratio. On a shared machine wall time includes other people's work, so the figures in CPU
+   seconds of this process are printed too.
+2. Memory: the stage (run_embeddings, one process) on N and 4N tracks, each in a fresh
+   process; their peak resident memory must stay within 20 % of each other.
+
+    python benchmarks/embeddings.py [--rounds 3] [--tracks 10]
+
+Ends with one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from fmagenre.decode import run_decode
+from fmagenre.params import parse_params
+
+SECONDS = 30.0
+
+
+def decoded_store(folder: Path, count: int) -> pd.DataFrame:
+    """``count`` 30-s tracks (the real FMA clips, topped up with generated ones), decoded."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from features import make_clips  # the features benchmark's clips: real ones first
+
+    paths = make_clips(folder, min(count, 10))
+    tracks = pd.DataFrame(
+        {"track_id": range(count), "path": [str(paths[i % len(paths)]) for i in range(count)]}
+    )
+    run_decode(
+        tracks,
+        parse_params({"audio": {"duration": SECONDS}, "compute": {"workers": 1}}),
+        audio_out=folder / "audio",
+        manifest_out=folder / "manifest.parquet",
+        work_dir=folder / "w",
+        progress=False,
+    )
+    return tracks.merge(pd.read_parquet(folder / "manifest.parquet"), on="track_id")
+
+
+def per_core(folder: Path, table: pd.DataFrame, network: str, rounds: int) -> dict[str, float]:
+    import librosa
+
+    from fmagenre.audio_rows import usable_rows
+    from fmagenre.musicnn import inputs
+    from fmagenre.musicnn.embedding import network as traced
+    from fmagenre.musicnn.stage import ClipRow, embed_track
+
+    run = traced(network)  # one TensorFlow thread from here on
+    items = [
+        ClipRow(item.track_id, item.row, item.store, 22050, SECONDS)
+        for item in usable_rows(table, folder / "audio")
+    ]
+
+    def reference(path: str) -> None:
+        audio, _ = librosa.load(path, sr=inputs.SR)
+        patches = inputs.log_mel(audio)
+        count = len(patches) // inputs.PATCH_FRAMES
+        patches = patches[: count * inputs.PATCH_FRAMES].reshape(count, inputs.PATCH_FRAMES, -1)
+        for patch in patches:
+            run(patch[None])
+
+    def stage(item: ClipRow) -> None:
+        embed_track(item, network)
+
+    reference(table["path"].iloc[0]), stage(items[0])  # warm up
+    timings: dict[str, list[tuple[float, float]]] = {"reference": [], "stage": []}
+    for _ in range(rounds):
+        for name, work, inputs_ in (
+            ("reference", reference, table["path"].tolist()),
+            ("stage", stage, items),
+        ):
+            wall, cpu = time.perf_counter(), time.process_time()
+            for one in inputs_:
+                work(one)
+            timings[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    n = len(items)
+    return {
+        f"{name}_{kind}": n / statistics.median(t[i] for t in values)
+        for name, values in timings.items()
+        for i, kind in enumerate(("tracks_per_s", "tracks_per_cpu_s"))
+    }
+
+
+def child(folder: Path, count: int, network: str) -> None:
+    """Run the embeddings stage's logic on the first ``count`` tracks; print its peak memory."""
+    from fmagenre.musicnn.stage import run_embeddings
+
+    manifest = pd.read_parquet(folder / "manifest.parquet").head(count)
+    began = time.perf_counter()
+    summary = run_embeddings(
+        manifest,
+        folder / "audio",
+        Path(network),
+        parse_params({"compute": {"workers": 1}}),
+        out_path=folder / f"embeddings{count}.parquet",
+        work_dir=folder / f"work{count}",
+        progress=False,
+    )
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "tracks": summary["tracks"],
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+                "seconds": round(time.perf_counter() - began, 1),
+            }
+        )
+    )
+
+
+def peak_memory(folder: Path, count: int, network: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), "--tracks", str(count), network],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--tracks", type=int, default=10, help="N: clips per core round and memory run"
+    )
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("network", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    if args.child:
+        child(args.child, args.tracks, args.network)
+        return
+    from fmagenre.musicnn.network import saved_network
+
+    network = str(saved_network())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        table = decoded_store(folder, 4 * args.tracks)
+        rates = per_core(folder, table.head(args.tracks), network, args.rounds)
+        small = peak_memory(folder, args.tracks, network)
+        large = peak_memory(folder, 4 * args.tracks, network)
+
+    ratio = rates["stage_tracks_per_s"] / rates["reference_tracks_per_s"]
+    memory_ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+    print(f"per core, {args.tracks} clips of 30 s, median of {args.rounds} rounds (one TF thread):")
+    for name, title in (("reference", "musicnn's recipe, 1 patch/call"), ("stage", "stage code")):
+        print(
+            f"  {title:32s} {rates[f'{name}_tracks_per_s']:5.2f} tracks/s "
+            f"({rates[f'{name}_tracks_per_cpu_s']:5.2f} per CPU second)"
+        )
+    print(f"  ratio: {ratio:.2f}x")
+    print(
+        f"peak memory of the stage: {small['tracks']} tracks {small['peak_rss_mb']:.0f} MiB, "
+        f"{large['tracks']} tracks {large['peak_rss_mb']:.0f} MiB ({memory_ratio:.3f}x)"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "embeddings",
+                "stage_tracks_per_s_per_core": round(rates["stage_tracks_per_s"], 2),
+                "stage_tracks_per_cpu_s": round(rates["stage_tracks_per_cpu_s"], 2),
+                "reference_tracks_per_s_per_core": round(rates["reference_tracks_per_s"], 2),
+                "reference_tracks_per_cpu_s": round(rates["reference_tracks_per_cpu_s"], 2),
+                "ratio_vs_reference": round(ratio, 3),
+                "peak_rss_mb_n": small["peak_rss_mb"],
+                "peak_rss_mb_4n": large["peak_rss_mb"],
+                "memory_ratio_4n_vs_n": round(memory_ratio, 3),
+                "tracks_n": small["tracks"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
