@@ -26,9 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from fmagenre.spectrograms import LogMelSettings, log_mel
 
     began = time.perf_counter()
-    y = (0.1 * np.random.default_rng(0).standard_normal(22050 * 2)).astype(np.float32)
-    compute_features(y, 22050)
-    reference_features(y, 22050)
+    for sr in (22050, 44100):  # the decoded rate and FMA's usual native rate
+        y = (0.1 * np.random.default_rng(0).standard_normal(sr * 2)).astype(np.float32)
+        compute_features(y, sr)
+        reference_features(y, sr)
     log_mel(y, LogMelSettings(22050, 2048, 512, 128, 0.0, 11025.0, -80.0))
     print(f"numba code compiled and cached in {time.perf_counter() - began:.1f} s")
     # the pretrained musicnn network, so that `tag` works offline right after install
