@@ -192,8 +192,10 @@ def train_and_evaluate(
     *,
     model_dir: Path,
     metrics_dir: Path,
+    details_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Search, fit, save the model and write its metrics and test predictions; return the report."""
+    """Search, fit, save the model and write its metrics, test predictions and details;
+    return the report."""
     data = feature_splits(features, tracks, manifest)
     require_trainable(name, data.labelled)
     result = search(name, data, params)
@@ -245,6 +247,7 @@ def train_and_evaluate(
         name,
         report,
         predictions_table(data.track_ids("test"), data.y("test"), test, data.classes),
+        details_dir,
     )
     log.info(
         "%s: validation macro-F1 %.3f, test accuracy %.3f, macro-F1 %.3f (%d candidates, %.1f s)",

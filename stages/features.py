@@ -5,10 +5,11 @@ import logging
 import pandas as pd
 
 from fmagenre import paths
-from fmagenre.atomic import write_json
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.feature_table import run_features, run_official_features
 from fmagenre.params import Params
 from fmagenre.stage import run_stage
+from fmagenre.summary import write_summary
 
 log = logging.getLogger("features")
 
@@ -20,11 +21,14 @@ def body(params: Params) -> None:
             tracks, paths.FMA_ROOT / "fma_metadata" / "features.csv", out_path=paths.FEATURES
         )
     else:
-        manifest = pd.read_parquet(paths.MANIFEST)
         summary = run_features(
-            manifest, paths.AUDIO, params, out_path=paths.FEATURES, work_dir=paths.WORK / "features"
+            with_audio(read_decoded(paths.AUDIO)),
+            paths.AUDIO,
+            params,
+            out_path=paths.FEATURES,
+            work_dir=paths.WORK / "features",
         )
-    write_json(paths.METRICS / "features.json", summary)
+    write_summary(paths.METRICS, paths.REPORTS, "features", summary, ("tracks",))
     log.info(
         "%d tracks x %d features (%s), %d failed",
         summary["tracks"],

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from dvc_project import STAGES, TINY_PARAMS, DvcProject
 
 from fmagenre import sample_clips
 
@@ -40,3 +41,15 @@ def tone(
         amplitude * np.sin(2 * np.pi * freq * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
     ).astype(np.float32)
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> DvcProject:
+    """A copy of the project that has run the whole pipeline on a tiny synthetic dataset, its
+    results committed. Shared by the end-to-end tests: each leaves it as it found it."""
+    project = DvcProject.copy_of_project(tmp_path_factory.mktemp("e2e") / "project")
+    project.set_params(**TINY_PARAMS)
+    project.commit_all("tiny synthetic setup")
+    assert project.repro() == STAGES
+    project.commit_all("results of the tiny pipeline")
+    return project

@@ -16,6 +16,7 @@ from conftest import PROJECT, tone, write_mp3
 
 from fmagenre import feature_table
 from fmagenre.decode import run_decode
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.features import compute_features, feature_columns
 from fmagenre.params import parse_params
 
@@ -23,7 +24,8 @@ SETTINGS = {"audio": {"duration": 4.0}, "decode": {"max_bad_fraction": 0.5, "min
 
 
 def decoded(root, count=6, seconds=4.0):
-    """data/audio and data/manifest.parquet for ``count`` tone clips plus one broken file."""
+    """data/audio (with its records) for ``count`` tone clips plus one broken file; returns
+    the records as the features stage reads them."""
     paths = [
         write_mp3(root / "in" / f"{i}.mp3", tone(seconds, 44100, freq=200.0 + 50 * i), 44100)
         for i in range(count)
@@ -37,14 +39,9 @@ def decoded(root, count=6, seconds=4.0):
     )
     params = parse_params({**SETTINGS, "compute": {"workers": 1}})
     run_decode(
-        tracks,
-        params,
-        audio_out=root / "data" / "audio",
-        manifest_out=root / "data" / "manifest.parquet",
-        work_dir=root / "work",
-        progress=False,
+        tracks, params, audio_out=root / "data" / "audio", work_dir=root / "work", progress=False
     )
-    return pd.read_parquet(root / "data" / "manifest.parquet")
+    return with_audio(read_decoded(root / "data" / "audio"))
 
 
 def test_features_table_of_usable_tracks(tmp_path):
