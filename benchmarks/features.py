@@ -30,6 +30,7 @@ import soundfile as sf
 
 from fmagenre.audio_rows import read_audio, usable_rows
 from fmagenre.decode import run_decode
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.feature_table import FeatureSettings, features_track
 from fmagenre.features import compute_features
 from fmagenre.features_reference import reference_features
@@ -124,15 +125,8 @@ def main() -> None:
             }
         )
         params = parse_params({"compute": {"workers": available_cores()}})
-        run_decode(
-            tracks,
-            params,
-            audio_out=tmp / "audio",
-            manifest_out=tmp / "manifest.parquet",
-            work_dir=tmp / "w",
-            progress=False,
-        )
-        items = usable_rows(pd.read_parquet(tmp / "manifest.parquet"), tmp / "audio")
+        run_decode(tracks, params, audio_out=tmp / "audio", work_dir=tmp / "w", progress=False)
+        items = usable_rows(with_audio(read_decoded(tmp / "audio")), tmp / "audio")
         samples = [read_audio(item) for item in items[: len(paths)]]
         reference_rate, fast_rate = per_core(samples, args.rounds)
         one = pool_throughput(items, 1, tmp, args.rounds)
