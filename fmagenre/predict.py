@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
 MODEL_NAMES = ("rf", "svm", "gbdt", "crnn")
-TRAINING_STAGE = {"rf": "train_rf", "svm": "train_svm", "gbdt": "train_gbdt", "crnn": "train_crnn"}
+TRAINING_STAGE = {"rf": "train@rf", "svm": "train@svm", "gbdt": "train@gbdt", "crnn": "train_crnn"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""features: FMA's 518 features per usable track (see fmagenre.feature_table)."""
+"""features: FMA's 518 features per track with audio (see fmagenre.feature_table)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""spectrograms: log-mel store of every usable track (see fmagenre.spectrograms)."""
+"""spectrograms: log-mel store of every track with audio (see fmagenre.spectrograms)."""
 
 import logging
 
