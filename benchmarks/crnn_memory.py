@@ -33,9 +33,7 @@ def child(folder: Path) -> None:
     data = assemble(
         pd.read_parquet(store / "index.parquet"), pd.read_parquet(folder / "tracks.parquet")
     )
-    trained = fit_crnn(
-        store, data, parse_params({"model": {"epochs": 1}}), live_dir=None, verbose=0
-    )
+    trained = fit_crnn(store, data, parse_params({"model": {"epochs": 1}}), verbose=0)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracks = sum(len(split.rows) for split in data.splits.values())
     print(

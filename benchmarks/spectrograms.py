@@ -27,6 +27,7 @@ import soundfile as sf
 
 from fmagenre.audio_rows import usable_rows
 from fmagenre.decode import run_decode
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.params import parse_params
 from fmagenre.sample_clips import real_clips
 from fmagenre.spectrograms import LogMelSettings, spectrogram_track
@@ -75,11 +76,10 @@ def main() -> None:
             tracks,
             params,
             audio_out=Path(tmp) / "audio",
-            manifest_out=Path(tmp) / "manifest.parquet",
             work_dir=Path(tmp) / "work",
             progress=False,
         )
-        items = usable_rows(pd.read_parquet(Path(tmp) / "manifest.parquet"), Path(tmp) / "audio")
+        items = usable_rows(with_audio(read_decoded(Path(tmp) / "audio")), Path(tmp) / "audio")
         plain(paths[0]), spectrogram_track(items[0], settings)  # warm up
         plain_times, stage_times = [], []
         for _ in range(args.rounds):

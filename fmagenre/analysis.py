@@ -1,7 +1,7 @@
 """The analyze stage: what the features and spectrograms look like, genre by genre.
 
 Figures a person reads at a glance (titled, labelled, PNG) and the numbers behind them
-(``metrics/analysis.json``), all from the training split so that nothing here tunes on
+(``reports/analysis.json``), all from the training split so that nothing here tunes on
 validation or test: per-genre distributions of telling features, how redundant the 518
 features are, a PCA view, which features carry most information about the genre, and one
 typical log-mel spectrogram per genre.

@@ -227,9 +227,11 @@ def train_and_evaluate(
     *,
     model_dir: Path,
     metrics_dir: Path,
+    details_dir: Path | None = None,
     bundled: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Search, fit, save the model and write its metrics and test predictions; return the report.
+    """Search, fit, save the model and write its metrics, test predictions and details;
+    return the report.
 
     ``bundled``: files the model needs at prediction time (musicnn's network), copied into
     ``model_dir`` under the given names and counted in the model's size.
@@ -301,6 +303,7 @@ def train_and_evaluate(
         predictions_table(
             data.track_ids("test"), data.y("test"), test, data.classes, predicted=test_labels
         ),
+        details_dir,
     )
     log.info(
         "%s: validation macro-F1 %.3f, test accuracy %.3f, macro-F1 %.3f (%d candidates, %.1f s)",

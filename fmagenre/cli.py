@@ -43,7 +43,7 @@ def _main(argv: list[str] | None) -> int:
     os.environ.setdefault(
         "TF_CPP_MIN_LOG_LEVEL", "3"
     )  # TensorFlow's C++ start-up notes are noise here
-    parser = argparse.ArgumentParser(prog="python -m fmagenre", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fmagenre {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv if argv is not None else sys.argv[1:])
@@ -68,6 +68,11 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _prog() -> str:
+    """How the user called us: the `fmagenre` console script or `python -m fmagenre`."""
+    return "python -m fmagenre" if sys.argv[0].endswith("__main__.py") else "fmagenre"
 
 
 def _chosen_command(argv: list[str]) -> str | None:

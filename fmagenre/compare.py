@@ -1,14 +1,21 @@
 """The compare stage's logic: every trained model side by side, and the best one named.
 
 The best model is the one with the highest *validation* macro-F1 (ties: the first in
-MODEL_ORDER), never the best on test: test numbers are reported, not used to choose, or
-they would stop being an honest estimate.
+MODEL_ORDER, then by name), never the best on test: test numbers are reported, not used to
+choose, or they would stop being an honest estimate.
+
+Models are the details files found in ``reports/models/`` (evaluation.write_model_outputs),
+whatever their number: a new model needs no change here. Its DVC metric
+(``metrics/compare.json``) is the best model's name; the ranked leaderboard with timings and
+sizes is a report (``reports/leaderboard.md`` and ``.json``); ``metrics/compare/per_genre.csv``
+feeds the plot that overlays every model's per-genre F1.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +36,19 @@ TITLES = {
 }
 
 
-def load_reports(
-    metrics_dir: Path, names: tuple[str, ...] = MODEL_ORDER
-) -> dict[str, dict[str, Any]]:
-    """The metrics of every model that has been trained (a missing one is skipped, with a log line)."""
-    reports = {}
-    for name in names:
-        path = Path(metrics_dir) / f"{name}.json"
-        if path.exists():
-            reports[name] = json.loads(path.read_text(encoding="utf-8"))
-        else:
-            log.info("no %s: %s has not been trained", path, name)
-    return reports
+def model_order(name: str) -> tuple[int, str]:
+    """Known models first, in MODEL_ORDER; any other after them, by name."""
+    return (MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER), name)
+
+
+def load_reports(details_dir: Path) -> dict[str, dict[str, Any]]:
+    """The details of every model that has been trained, in model_order."""
+    paths = sorted(Path(details_dir).glob("*.json"), key=lambda path: model_order(path.stem))
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
 
 
 def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows ordered by validation macro-F1, best first; ties keep MODEL_ORDER."""
+    """Rows ordered by validation macro-F1, best first; ties keep the order of ``reports``."""
     rows = []
     for rank_key, (name, report) in enumerate(reports.items()):
         rows.append(
@@ -117,18 +121,37 @@ def leaderboard_markdown(rows: list[dict[str, Any]], best: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def per_genre_table(reports: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Long format (model, genre, f1): one plot draws any number of models from it."""
+    rows = [
+        {"model": TITLES.get(name, name), "genre": genre, "f1": scores["f1"]}
+        for name, report in reports.items()
+        for genre, scores in report["per_genre"].items()
+    ]
+    return pd.DataFrame(rows, columns=["model", "genre", "f1"])
+
+
 def compare(
-    metrics_dir: Path, *, compare_json: Path, leaderboard_md: Path, figure: Path, best_json: Path
+    details_dir: Path,
+    *,
+    models_dir: Path,
+    compare_json: Path,
+    leaderboard_md: Path,
+    leaderboard_json: Path,
+    per_genre_csv: Path,
+    figure: Path,
+    best_json: Path,
+    best_dir: Path,
 ) -> dict[str, Any]:
-    """Write the leaderboard, the figure and the name of the best model; return compare.json's content."""
+    """Write the leaderboard, the figures, the name of the best model and a copy of it;
+    return the leaderboard's content."""
     from fmagenre.errors import UserError
 
-    reports = load_reports(metrics_dir)
+    reports = load_reports(details_dir)
     if not reports:
-        raise UserError(f"no model metrics in {metrics_dir}: run the train_* stages first")
+        raise UserError(f"no model details in {details_dir}: run the train stages first")
     rows = leaderboard(reports)
     best = rows[0]["model"]
-    # one block per model, so `dvc metrics show metrics/compare.json` is the leaderboard in one row
     consistent = same_tracks(rows)
     if not consistent:
         log.warning(
@@ -147,8 +170,11 @@ def compare(
             for rank, row in enumerate(rows, start=1)
         },
     }
-    write_json(compare_json, summary)
+    write_json(compare_json, {"best": best})
+    write_json(leaderboard_json, summary)
     write_text(leaderboard_md, leaderboard_markdown(rows, best))
+    with atomic_path(per_genre_csv) as tmp:
+        per_genre_table(reports).to_csv(tmp, index=False)
     write_json(
         best_json,
         {
@@ -157,7 +183,9 @@ def compare(
             "classes": reports[best]["classes"],
         },
     )
-    draw_figure(reports, best, Path(metrics_dir) / best / "predictions.csv", figure)
+    with atomic_path(best_dir) as tmp:
+        shutil.copytree(Path(models_dir) / best, tmp)
+    draw_figure(reports, best, figure)
     log.info(
         "best model by validation macro-F1: %s (%.3f); its test accuracy %s",
         best,
@@ -167,9 +195,7 @@ def compare(
     return summary
 
 
-def draw_figure(
-    reports: dict[str, dict[str, Any]], best: str, best_predictions: Path, out: Path
-) -> None:
+def draw_figure(reports: dict[str, dict[str, Any]], best: str, out: Path) -> None:
     """Per-genre test F1 of each model, and the best model's test confusion matrix."""
     import matplotlib
 
@@ -192,15 +218,10 @@ def draw_figure(
     bars.legend(loc="upper center", ncol=len(reports), fontsize=8, frameon=False)
     bars.grid(axis="y", alpha=0.3)
 
-    predictions = pd.read_csv(best_predictions)
-    counts = pd.crosstab(
-        pd.Categorical(predictions["actual"], classes),
-        pd.Categorical(predictions["predicted"], classes),
-        dropna=False,
-    )
-    rates = counts.to_numpy() / np.maximum(counts.to_numpy().sum(axis=1, keepdims=True), 1)
+    counts = np.asarray(reports[best]["confusion"], dtype=int)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     matrix.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for (row, col), value in np.ndenumerate(counts.to_numpy()):
+    for (row, col), value in np.ndenumerate(counts):
         matrix.text(
             col,
             row,

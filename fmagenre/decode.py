@@ -1,10 +1,12 @@
-"""The decode stage's logic: every track's file, read once, into canonical audio and a manifest.
+"""The decode stage's logic: every track's file, read once, into canonical audio.
 
-The manifest is where every later stage learns which tracks are usable. A bad track is a
-status, never a crash: FMA has files with no audio, truncated files and short clips, and a
-pipeline over 100,000 tracks must count them, not die on them. The stage only fails when
-the bad fraction says something is wrong with the data as a whole (a broken download, a
-wrong folder), and even then the decoded work is kept for the next run.
+The audio store (``data/audio``) holds the rows and ``decoded.parquet``, one record per row:
+the track's status, how many seconds of real audio it has, its source format. A bad track is
+a status, never a crash: FMA has files with no audio, truncated files and short clips, and a
+pipeline over 100,000 tracks must count them, not die on them. Which tracks are usable
+(``decode.min_seconds``) and how many bad ones are too many (``decode.max_bad_fraction``)
+is decided after decoding, by the manifest stage (fmagenre.manifest), so changing either
+decodes nothing again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import pandas as pd
 import soundfile as sf
 
-from fmagenre.atomic import remove, write_parquet
+from fmagenre.atomic import remove
 from fmagenre.audio import (
     INT16_SCALE,
     DecodedClip,
@@ -34,7 +36,7 @@ from fmagenre.audio import (
     is_silent,
     to_int16,
 )
-from fmagenre.errors import UserError
+from fmagenre.decoded import DECODED_FILE, STATUSES, WITH_AUDIO
 from fmagenre.native_stderr import captured
 from fmagenre.params import Params
 from fmagenre.store import RowStore
@@ -42,7 +44,6 @@ from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_st
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "short", "silent", "corrupt", "missing")
 SHORT_FRACTION = 0.98  # a clip with less real audio than this share of audio.duration is 'short'
 SHORT_WARNING_SHARE = 0.5  # more short tracks than this share: audio.duration is likely wrong
 ROWS_PER_SHARD = 512  # 512 clips of 30 s at 22,050 Hz in int16: 677 MB per shard file
@@ -167,16 +168,11 @@ def run_decode(
     params: Params,
     *,
     audio_out: Path,
-    manifest_out: Path,
     work_dir: Path,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Decode every track of the tracks table; write the audio store and the manifest.
-
-    Returns the summary (counts per status, usable share, throughput). Raises UserError when
-    the unusable share exceeds decode.max_bad_fraction — after writing the manifest for
-    inspection and keeping the decoded work, so a rerun with a higher limit is instant.
-    """
+    """Decode every track of the tracks table into the audio store at ``audio_out``, with
+    its ``decoded.parquet``; return the summary (counts per status, hours of audio, time)."""
     settings = DecodeSettings.from_params(params)
     items = decode_items(tracks)
     journal = Journal.open(
@@ -209,34 +205,23 @@ def run_decode(
     store.close()
     elapsed = time.perf_counter() - began
 
-    manifest = build_manifest(items, records, params.decode.min_seconds)
-    summary = summarise(manifest, elapsed, params.decode.max_bad_fraction)
-    warning = short_warning(manifest, settings.duration)
+    decoded = decoded_table(items, records)
+    warning = short_warning(decoded, settings.duration)
     if warning:
         log.warning(warning)
-    if summary["bad_fraction"] > params.decode.max_bad_fraction:
-        write_parquet(manifest_out, manifest)
-        raise UserError(
-            f"{summary['unusable']} of {summary['tracks']} tracks are unusable "
-            f"({_counts_text(summary['status'])}), a share of {summary['bad_fraction']:.1%} above "
-            f"decode.max_bad_fraction = {params.decode.max_bad_fraction}. See {manifest_out} "
-            "(status and error per track). If the data is right, raise decode.max_bad_fraction "
-            "and run again: the decoded audio is kept and nothing is decoded twice."
-        )
-    # The manifest first: once the store leaves the work folder, only finish() may follow,
-    # and a run stopped before it finds its store gone and decodes afresh (map_into_store).
-    write_parquet(manifest_out, manifest)
+    # Written into the finished store before it leaves the work folder, so the store and its
+    # records move into place together; once it has moved, only finish() may follow, and a
+    # run stopped before it finds its store gone and decodes afresh (map_into_store).
+    decoded.to_parquet(store.path / DECODED_FILE, index=False)
     remove(audio_out)
     audio_out.parent.mkdir(parents=True, exist_ok=True)
     os.replace(store.path, audio_out)
     finish(journal)
-    return summary
+    return summarise(decoded, elapsed)
 
 
-def build_manifest(
-    items: list[DecodeItem], records: list[dict[str, Any]], min_seconds: float
-) -> pd.DataFrame:
-    """One row per track, in the audio store's row order."""
+def decoded_table(items: list[DecodeItem], records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One record per track, in the audio store's row order."""
     rows = []
     for position, (item, record) in enumerate(zip(items, records, strict=True)):
         if "status" not in record:  # the track's function raised: recorded by the map
@@ -250,7 +235,7 @@ def build_manifest(
                 "error": record.get("error", "unknown failure"),
             }
         rows.append({**record, "row": position})
-    manifest = pd.DataFrame(
+    decoded = pd.DataFrame(
         rows,
         columns=[
             "track_id",
@@ -263,10 +248,7 @@ def build_manifest(
             "error",
         ],
     )
-    manifest["usable"] = manifest["status"].isin(["ok", "short"]) & (
-        manifest["seconds"] >= min_seconds
-    )
-    return manifest.astype(
+    return decoded.astype(
         {
             "track_id": "int64",
             "row": "int64",
@@ -276,44 +258,30 @@ def build_manifest(
             "source_sr": "int64",
             "channels": "int64",
             "error": "string",
-            "usable": "bool",
         }
     )
 
 
-def summarise(manifest: pd.DataFrame, elapsed: float, max_bad_fraction: float) -> dict[str, Any]:
-    tracks = len(manifest)
-    usable = int(manifest["usable"].sum())
-    audio_seconds = float(manifest["seconds"].sum())
+def summarise(decoded: pd.DataFrame, elapsed: float) -> dict[str, Any]:
     return {
-        "tracks": tracks,
-        "usable": usable,
-        "unusable": tracks - usable,
-        "bad_fraction": round((tracks - usable) / tracks, 6) if tracks else 0.0,
-        "max_bad_fraction": max_bad_fraction,
-        "status": {status: int((manifest["status"] == status).sum()) for status in STATUSES},
-        "usable_short": int((manifest["usable"] & (manifest["status"] == "short")).sum()),
-        "audio_hours": round(audio_seconds / 3600, 3),
+        "tracks": len(decoded),
+        "with_audio": int(decoded["status"].isin(WITH_AUDIO).sum()),
+        "status": {status: int((decoded["status"] == status).sum()) for status in STATUSES},
+        "audio_hours": round(float(decoded["seconds"].sum()) / 3600, 3),
         "seconds": round(elapsed, 2),
     }
 
 
-def short_warning(manifest: pd.DataFrame, duration: float) -> str | None:
+def short_warning(decoded: pd.DataFrame, duration: float) -> str | None:
     """A note when most tracks are shorter than audio.duration: then the setting, not the
     data, is wrong (30 s for 10 s clips pads two thirds of every track with silence)."""
-    short = manifest[manifest["status"] == "short"]
-    if len(manifest) == 0 or len(short) <= SHORT_WARNING_SHARE * len(manifest):
+    short = decoded[decoded["status"] == "short"]
+    if len(decoded) == 0 or len(short) <= SHORT_WARNING_SHARE * len(decoded):
         return None
     return (
-        f"{len(short)} of {len(manifest)} tracks are shorter than audio.duration = {duration:g} s "
+        f"{len(short)} of {len(decoded)} tracks are shorter than audio.duration = {duration:g} s "
         f"(median {short['seconds'].median():.1f} s of audio): audio.duration is probably longer "
         "than the clips; set it to their length in params.yaml"
-    )
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(
-        f"{status} {count}" for status, count in counts.items() if count and status != "ok"
     )
 
 

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 20  # 1 MiB, for hashing
 NETWORK_CHUNK = 1 << 16  # small reads, so a dropped connection loses at most 64 KiB
 OFFLINE_HINT = (
-    "this machine cannot reach it; to run offline, use the synthetic dataset "
-    "(data.subset: synthetic in params.yaml, or `make demo`)"
+    "this machine cannot reach it; to go back to the synthetic dataset, restore "
+    "data.subset: synthetic (`git checkout params.yaml` undoes an experiment's -S) and run "
+    "`dvc repro`: its data come back from DVC's cache"
 )
 
 

@@ -1,16 +1,29 @@
 """One metrics schema for every model, so compare, `dvc metrics` and `dvc plots` treat all alike.
 
 A model hands over class probabilities for the validation and test tracks, and optionally
-its own labels; this module turns them into the same JSON (``metrics/<name>.json``) and the
-same test predictions table (``metrics/<name>/predictions.csv``, a DVC confusion plot),
-whatever produced them. Labels default to the most probable class; a model whose decision
-is not that (the SVM decides with its SVC, its probabilities are calibrated afterwards)
-passes them, and accuracy, F1 and the confusion plot then score its decision while log
+its own labels; this module turns them into the same files, whatever produced them (the
+layout is ``model_outputs``):
+
+- ``metrics/<name>/validation.json`` and ``metrics/<name>/test.json``: the headline figures
+  (accuracy, macro-F1, log loss, top-2 accuracy), the only DVC metrics of a model. One file
+  per split and the same four keys in every file keep `dvc metrics show` one short row per
+  model and split, whatever the number of models; nothing in them depends on the machine,
+  so `dvc metrics diff` after a faithful rerun is empty.
+- ``metrics/<name>/predictions.csv``: the test predictions (a DVC confusion plot).
+- ``reports/models/<name>.json``: everything else, for the leaderboard and for people:
+  per-genre scores, the test confusion counts, timings, sizes, counts, search details.
+- ``metrics/<name>/curves.csv`` (models trained by epochs): the training curves.
+
+Labels default to the most probable class; a model whose decision is not that (the SVM
+decides with its SVC, its probabilities are calibrated afterwards) passes them, and
+accuracy, F1, the confusion counts and the confusion plot then score its decision while log
 loss and top-2 score its probabilities.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +33,36 @@ from sklearn import metrics as skm
 
 from fmagenre.atomic import atomic_path, write_json
 
-DIGITS = 5
+DIGITS = 4  # 1e-4 is one track in 10,000: finer digits would only show floating-point noise
+HEADLINE = ("accuracy", "macro_f1", "log_loss", "top2_accuracy")
+SPLITS = ("validation", "test")
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """Where the files of model ``name`` go; dvc.yaml declares the same paths."""
+
+    metrics: dict[str, Path]  # split -> headline JSON
+    predictions: Path
+    curves: Path  # training curves by epoch (models trained by epochs)
+    details: Path
+
+
+def model_outputs(metrics_dir: Path, name: str, details_dir: Path | None = None) -> ModelOutputs:
+    """The layout of a model's outputs; details go to ``details_dir`` (default: the
+    ``reports/models`` folder beside ``metrics_dir``)."""
+    folder = Path(metrics_dir) / name
+    details = (
+        Path(details_dir)
+        if details_dir is not None
+        else Path(metrics_dir).parent / "reports" / "models"
+    )
+    return ModelOutputs(
+        metrics={split: folder / f"{split}.json" for split in SPLITS},
+        predictions=folder / "predictions.csv",
+        curves=folder / "curves.csv",
+        details=details / f"{name}.json",
+    )
 
 
 def macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float:
@@ -102,6 +144,16 @@ def per_genre(
     }
 
 
+def confusion_counts(
+    y_true: np.ndarray, proba: np.ndarray, n_classes: int, predicted: np.ndarray | None = None
+) -> list[list[int]]:
+    """Rows: true genre, columns: the genre the model decided, in class order."""
+    if len(y_true) == 0:
+        return [[0] * n_classes for _ in range(n_classes)]
+    matrix = skm.confusion_matrix(y_true, decided(proba, predicted), labels=np.arange(n_classes))
+    return matrix.astype(int).tolist()
+
+
 def model_report(
     name: str,
     classes: list[str],
@@ -114,15 +166,18 @@ def model_report(
     counts: dict[str, Any],
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The metrics JSON of a model: the same keys for every model.
+    """Everything measured about a model, the same keys for every model (its details file;
+    ``headline`` picks the DVC metrics out of it).
 
     ``validation`` and ``test`` are (y_true, probabilities) or (y_true, probabilities, labels).
     """
+    y_test, proba_test, _, labels_test = _split(test, None)
     return {
         "model": name,
         "test": split_metrics(*_split(test, len(classes))),
         "validation": split_metrics(*_split(validation, len(classes))),
         "per_genre": per_genre(*_split(test, classes)),
+        "confusion": confusion_counts(y_test, proba_test, len(classes), labels_test),
         "train_seconds": round(train_seconds, 2),
         "predict_ms_per_track": round(predict_ms_per_track, 3),
         "model_bytes": int(model_bytes),
@@ -157,10 +212,53 @@ def predictions_table(
     return pd.concat([table, probabilities], axis=1)
 
 
+def headline(report: dict[str, Any], split: str) -> dict[str, float | None]:
+    """The DVC metrics of one split: the four figures people compare models by."""
+    return {key: report[split][key] for key in HEADLINE}
+
+
 def write_model_outputs(
-    metrics_dir: Path, name: str, report: dict[str, Any], predictions: pd.DataFrame
+    metrics_dir: Path,
+    name: str,
+    report: dict[str, Any],
+    predictions: pd.DataFrame,
+    details_dir: Path | None = None,
 ) -> None:
-    """metrics/<name>.json and metrics/<name>/predictions.csv, each written atomically."""
-    write_json(Path(metrics_dir) / f"{name}.json", report)
-    with atomic_path(Path(metrics_dir) / name / "predictions.csv") as tmp:
+    """A model's headline metrics, test predictions and details, each written atomically."""
+    outputs = model_outputs(metrics_dir, name, details_dir)
+    for split, path in outputs.metrics.items():
+        write_json(path, headline(report, split))
+    with atomic_path(outputs.predictions) as tmp:
         predictions.to_csv(tmp, index=False)
+    write_json(outputs.details, report)
+
+
+def write_training_curves(
+    metrics_dir: Path, name: str, history: Mapping[str, Sequence[float]]
+) -> None:
+    """``metrics/<name>/curves.csv`` from a Keras-style history, where ``x`` is the training
+    value of a measure and ``val_x`` its validation value, one row per epoch, measure and
+    split (epoch, measure, split, value).
+
+    DVC draws it with the ``curves`` template (.dvc/plots): one panel per measure, a
+    "training" and a "validation" line by epoch. Nothing in it depends on the clock, so a
+    rerun on the same machine writes the same bytes.
+    """
+    measures = [key for key in history if not key.startswith("val_") and f"val_{key}" in history]
+    rows = [
+        {
+            "epoch": epoch,
+            "measure": CURVE_NAMES.get(measure, measure),
+            "split": split,
+            "value": round(float(value), 6),
+        }
+        for measure in measures
+        for split, key in (("training", measure), ("validation", f"val_{measure}"))
+        for epoch, value in enumerate(history[key], start=1)
+    ]
+    with atomic_path(model_outputs(metrics_dir, name).curves) as tmp:
+        pd.DataFrame(rows, columns=["epoch", "measure", "split", "value"]).to_csv(tmp, index=False)
+
+
+# Keras names the macro-F1 metric as it was compiled ("f1"); the curves say what it is.
+CURVE_NAMES = {"f1": "macro-F1"}

@@ -2,8 +2,9 @@
 
 For a real subset: download (resumable, SHA-1 verified) fma_metadata.zip and
 fma_<subset>.zip into a downloads folder that is never a pipeline output, so a verified
-archive survives reruns, then extract what the pipeline reads. For ``synthetic``: generate
-the same layout. Either way the result is the tidy tracks table.
+archive survives reruns, then extract what the pipeline reads. For ``synthetic``: extract
+the two archives the synth stage wrote, the same way. Either way the result is the tidy
+tracks table.
 """
 
 from __future__ import annotations
@@ -37,32 +38,25 @@ def fetch(
     downloads: Path,
     fma_root: Path,
     tracks_out: Path,
+    synthetic: Path | None = None,
     checksums: dict[str, str] = FMA_SHA1,
     progress: bool = True,
     retries: int = 5,
     backoff: float = 2.0,
 ) -> dict[str, Any]:
-    """Bring ``params.data.subset`` into ``fma_root`` and write the tracks table; return a summary."""
+    """Bring ``params.data.subset`` into ``fma_root`` and write the tracks table; return a
+    summary. ``synthetic`` is the folder of the synth stage's archives."""
     subset = params.data.subset
     if subset == "synthetic":
-        from fmagenre.synth import generate_dataset
-
-        synth = params.synth
-        result = generate_dataset(
-            fma_root,
-            name="synthetic",
-            tracks_per_genre=synth.tracks_per_genre,
-            clip_seconds=synth.clip_seconds,
-            seed=synth.seed,
-            faults=synth.faults,
-            workers=params.compute.worker_count,
-            progress=progress,
-        )
-        source: dict[str, Any] = {"injected_faults": len(result.faults)}
-        faults = ", ".join(f"{kind} {tid}" for tid, kind in sorted(result.faults.items()))
-        log.info(
-            "synthetic faults (listed in fma_metadata/synthetic_faults.csv): %s", faults or "none"
-        )
+        if synthetic is None:
+            raise ValueError("the synthetic subset needs the synth stage's folder")
+        source: dict[str, Any] = {"archives_extracted": 0}
+        for archive in ("fma_metadata.zip", f"{audio_dir_name(subset)}.zip"):
+            path = Path(synthetic) / archive
+            if not path.exists():
+                raise FileNotFoundError(2, f"{path} not found", str(path))
+            safe_extract(path, fma_root, progress=progress)
+            source["archives_extracted"] += 1
     else:
         source = {"archives_verified": 0}
         base = (

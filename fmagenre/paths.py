@@ -7,6 +7,7 @@ from pathlib import Path
 
 DATA = Path("data")
 DOWNLOADS = DATA / "downloads"  # verified archives, kept so a rerun never downloads again
+SYNTHETIC = DATA / "synthetic"  # the synthetic dataset's archives (synth stage)
 FMA_ROOT = DATA / "fma"  # extracted metadata and audio, FMA's own layout
 TRACKS = DATA / "tracks.parquet"  # the only source of labels and split
 AUDIO = DATA / "audio"  # canonical decoded audio (row store)
@@ -19,4 +20,6 @@ EMBEDDINGS = DATA / "embeddings.parquet"  # pretrained musicnn's tags and embedd
 MODELS = Path("models")
 PRETRAINED = MODELS / "pretrained"  # the musicnn network (Keras 3 port) and its licence
 METRICS = Path("metrics")
-REPORTS = Path("reports")
+REPORTS = Path("reports")  # plain outputs for people: details, leaderboard, figures
+MODEL_DETAILS = REPORTS / "models"  # reports/models/<name>.json: all a model's numbers
+BEST_MODEL = MODELS / "best"  # a copy of the best model: the DVC artifact

@@ -36,7 +36,13 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")
 MODEL_NAMES = ("rf", "svm", "gbdt", "crnn", "musicnn")
-TRAINING_STAGE = {name: f"train_{name}" for name in MODEL_NAMES}
+TRAINING_STAGE = {
+    "rf": "train@rf",
+    "svm": "train@svm",
+    "gbdt": "train@gbdt",
+    "crnn": "train_crnn",
+    "musicnn": "train_musicnn",
+}
 CHUNK_FILES = 4  # files per task
 BATCH_CHUNKS = 16  # chunks per worker in one batch; memory holds two batches at once
 SYNTHETIC_NOTE = (
@@ -188,7 +194,7 @@ def bundled_network(snapshot: FolderSnapshot) -> Path:
     import io
     import zipfile
 
-    from fmagenre.musicnn.stage import NETWORK_FILE
+    from fmagenre.musicnn import NETWORK_FILE
 
     if not zipfile.is_zipfile(io.BytesIO(snapshot.read(NETWORK_FILE))):
         raise snapshot.damaged(

@@ -18,7 +18,7 @@ def body(params: Params) -> None:
         params,
         figures_dir=paths.REPORTS / "analysis",
         report=paths.REPORTS / "analysis.md",
-        numbers=paths.METRICS / "analysis.json",
+        numbers=paths.REPORTS / "analysis.json",
     )
 
 

@@ -8,11 +8,15 @@ from fmagenre.stage import run_stage
 
 def body(params: Params) -> None:
     compare(
-        paths.METRICS,
+        paths.MODEL_DETAILS,
+        models_dir=paths.MODELS,
         compare_json=paths.METRICS / "compare.json",
         leaderboard_md=paths.REPORTS / "leaderboard.md",
+        leaderboard_json=paths.REPORTS / "leaderboard.json",
+        per_genre_csv=paths.METRICS / "compare" / "per_genre.csv",
         figure=paths.REPORTS / "compare.png",
         best_json=paths.MODELS / "best.json",
+        best_dir=paths.BEST_MODEL,
     )
 
 

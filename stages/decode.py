@@ -1,4 +1,4 @@
-"""decode: every track's MP3, read once, into canonical audio + manifest (see fmagenre.decode)."""
+"""decode: every track's MP3, read once, into canonical audio (see fmagenre.decode)."""
 
 import logging
 
@@ -15,22 +15,10 @@ log = logging.getLogger("decode")
 
 def body(params: Params) -> None:
     tracks = pd.read_parquet(paths.TRACKS)
-    summary = run_decode(
-        tracks,
-        params,
-        audio_out=paths.AUDIO,
-        manifest_out=paths.MANIFEST,
-        work_dir=paths.WORK / "decode",
-    )
-    write_json(paths.METRICS / "decode.json", summary)
+    summary = run_decode(tracks, params, audio_out=paths.AUDIO, work_dir=paths.WORK / "decode")
+    write_json(paths.REPORTS / "decode.json", summary)
     counts = ", ".join(f"{status} {count}" for status, count in summary["status"].items())
-    log.info(
-        "%d tracks: %s; %d usable (%.1f%% unusable)",
-        summary["tracks"],
-        counts,
-        summary["usable"],
-        100 * summary["bad_fraction"],
-    )
+    log.info("%d tracks: %s", summary["tracks"], counts)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,28 @@
-"""embeddings: pretrained musicnn's tags and embedding of every usable track (see fmagenre.musicnn)."""
+"""embeddings: pretrained musicnn's tags and embedding of every track with audio (see fmagenre.musicnn)."""
 
 import logging
 
-import pandas as pd
-
 from fmagenre import paths
-from fmagenre.atomic import write_json
-from fmagenre.musicnn.stage import NETWORK_FILE, run_embeddings
+from fmagenre.decoded import read_decoded, with_audio
+from fmagenre.musicnn import NETWORK_FILE
+from fmagenre.musicnn.stage import run_embeddings
 from fmagenre.params import Params
 from fmagenre.stage import run_stage
+from fmagenre.summary import write_summary
 
 log = logging.getLogger("embeddings")
 
 
 def body(params: Params) -> None:
     summary = run_embeddings(
-        pd.read_parquet(paths.MANIFEST),
+        with_audio(read_decoded(paths.AUDIO)),
         paths.AUDIO,
         paths.PRETRAINED / NETWORK_FILE,
         params,
         out_path=paths.EMBEDDINGS,
         work_dir=paths.WORK / "embeddings",
     )
-    write_json(paths.METRICS / "embeddings.json", summary)
+    write_summary(paths.METRICS, paths.REPORTS, "embeddings", summary, ("tracks",))
     log.info(
         "%d tracks x %d values, %d failed, %.1f tracks/s",
         summary["tracks"],

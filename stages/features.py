@@ -1,14 +1,15 @@
-"""features: FMA's 518 features per usable track (see fmagenre.feature_table)."""
+"""features: FMA's 518 features per track with audio (see fmagenre.feature_table)."""
 
 import logging
 
 import pandas as pd
 
 from fmagenre import paths
-from fmagenre.atomic import write_json
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.feature_table import run_features, run_official_features
 from fmagenre.params import Params
 from fmagenre.stage import run_stage
+from fmagenre.summary import write_summary
 
 log = logging.getLogger("features")
 
@@ -21,14 +22,14 @@ def body(params: Params) -> None:
         )
     else:
         summary = run_features(
-            pd.read_parquet(paths.MANIFEST),
+            with_audio(read_decoded(paths.AUDIO)),
             paths.AUDIO,
             params,
             tracks=pd.read_parquet(paths.TRACKS),
             out_path=paths.FEATURES,
             work_dir=paths.WORK / "features",
         )
-    write_json(paths.METRICS / "features.json", summary)
+    write_summary(paths.METRICS, paths.REPORTS, "features", summary, ("tracks",))
     log.info(
         "%d tracks x %d features (%s%s), %d failed",
         summary["tracks"],

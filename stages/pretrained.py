@@ -3,7 +3,7 @@
 import logging
 
 from fmagenre import paths
-from fmagenre.musicnn.stage import export_pretrained
+from fmagenre.musicnn.pretrained import export_pretrained
 from fmagenre.params import Params
 from fmagenre.stage import run_stage
 

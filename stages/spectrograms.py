@@ -1,28 +1,26 @@
-"""spectrograms: log-mel store of every usable track (see fmagenre.spectrograms)."""
+"""spectrograms: log-mel store of every track with audio (see fmagenre.spectrograms)."""
 
 import logging
 
-import pandas as pd
-
 from fmagenre import paths
-from fmagenre.atomic import write_json
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.params import Params
 from fmagenre.spectrograms import run_spectrograms
 from fmagenre.stage import run_stage
+from fmagenre.summary import write_summary
 
 log = logging.getLogger("spectrograms")
 
 
 def body(params: Params) -> None:
-    manifest = pd.read_parquet(paths.MANIFEST)
     summary = run_spectrograms(
-        manifest,
+        with_audio(read_decoded(paths.AUDIO)),
         paths.AUDIO,
         params,
         out_dir=paths.SPECTROGRAMS,
         work_dir=paths.WORK / "spectrograms",
     )
-    write_json(paths.METRICS / "spectrograms.json", summary)
+    write_summary(paths.METRICS, paths.REPORTS, "spectrograms", summary, ("tracks",))
     log.info(
         "%d tracks (%d failed): [%d frames x %d mels] float16, %.1f MB",
         summary["tracks"],

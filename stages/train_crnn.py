@@ -17,7 +17,7 @@ def body(params: Params) -> None:
         manifest=pd.read_parquet(paths.MANIFEST),
         model_dir=paths.MODELS / "crnn",
         metrics_dir=paths.METRICS,
-        live_dir=paths.METRICS / "crnn_training",
+        details_dir=paths.MODEL_DETAILS,
     )
 
 

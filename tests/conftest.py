@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from dvc_project import STAGES, TINY_PARAMS, DvcProject
 
 from fmagenre import sample_clips
 
@@ -85,3 +86,15 @@ def write_official_csv(path: Path, track_ids: list[int], values: np.ndarray) -> 
     frame = pd.DataFrame(values, index=pd.Index(track_ids, name="track_id"), columns=columns)
     frame.to_csv(path, float_format="%.10e")  # as FMA's features.py saves it
     return path
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> DvcProject:
+    """A copy of the project that has run the whole pipeline on a tiny synthetic dataset, its
+    results committed. Shared by the end-to-end tests: each leaves it as it found it."""
+    project = DvcProject.copy_of_project(tmp_path_factory.mktemp("e2e") / "project")
+    project.set_params(**TINY_PARAMS)
+    project.commit_all("tiny synthetic setup")
+    assert project.repro() == STAGES
+    project.commit_all("results of the tiny pipeline")
+    return project

@@ -1,8 +1,11 @@
 """A throwaway copy of the project in which tests run real DVC commands.
 
-The copy holds the code, dvc.yaml, params.yaml and DVC's config (not data, dvc.lock or
-caches), is its own git repository, and runs stages with the interpreter running the tests,
-so `python -m stages.x` imports the copy's code.
+The copy holds the code, dvc.yaml, the committed params.yaml and DVC's config (not data,
+dvc.lock or caches), is its own git repository, and runs stages with the interpreter running
+the tests, so `python -m stages.x` imports the copy's code.
+
+Tests never read the workspace's params.yaml: `dvc exp run -S` rewrites it in place (README's
+experiments do), so they take the committed one (``committed_params``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,28 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 COPIED = [
     "dvc.yaml",
-    "params.yaml",
     "pyproject.toml",
     ".gitignore",
     ".dvcignore",
     "fmagenre",
     "stages",
+    "vendor",  # the offline plots page (.dvc/config: plots.html_template)
 ]
+
+
+def committed_params() -> str:
+    """params.yaml as committed (HEAD), whatever experiments did to the workspace's copy;
+    the file itself only where the project is not a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "show", "HEAD:params.yaml"],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return (PROJECT / "params.yaml").read_text(encoding="utf-8")
 
 
 class DvcProject:
@@ -50,9 +68,11 @@ class DvcProject:
                 )
             else:
                 shutil.copy2(source, root / name)
+        (root / "params.yaml").write_text(committed_params(), encoding="utf-8")
         (root / ".dvc").mkdir()
         shutil.copy2(PROJECT / ".dvc" / "config", root / ".dvc" / "config")
         shutil.copy2(PROJECT / ".dvc" / ".gitignore", root / ".dvc" / ".gitignore")
+        shutil.copytree(PROJECT / ".dvc" / "plots", root / ".dvc" / "plots")  # custom templates
         project = cls(root)
         project.git("init", "-q")
         project.git("config", "user.email", "tests@fmagenre.local")
@@ -77,7 +97,11 @@ class DvcProject:
         return self.run("git", *args)
 
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run(sys.executable, "-m", "dvc", *args, check=check)
+        return self.run(*self.dvc_command(), *args, check=check)
+
+    @staticmethod
+    def dvc_command() -> list[str]:
+        return [sys.executable, "-m", "dvc"]
 
     def repro(self, *args: str) -> list[str]:
         """Run `dvc repro`; return the names of the stages that actually ran."""
@@ -104,9 +128,31 @@ def ran_stages(output: str) -> list[str]:
     return re.findall(r"Running stage '([\w@.-]+)'", output)
 
 
+# dvc.yaml's stages, in the order `dvc repro` runs them
+STAGES = [
+    "synth",
+    "fetch",
+    "decode",
+    "manifest",
+    "features",
+    "spectrograms",
+    "pretrained",
+    "embeddings",
+    "train@rf",
+    "train@svm",
+    "train@gbdt",
+    "train_crnn",
+    "train_musicnn",
+    "compare",
+    "analyze",
+]
+
+# A server address that refuses connections: a real subset's fetch fails at once, as offline.
+OFFLINE = "http://127.0.0.1:9/"
+
 # Small enough that the whole pipeline runs in about a minute on 2 cores.
 TINY_PARAMS: dict[str, dict[str, Any]] = {
-    "data": {"subset": "synthetic"},
+    "data": {"subset": "synthetic", "url_base": OFFLINE},
     "synth": {"tracks_per_genre": 6, "clip_seconds": 4.0, "seed": 7, "faults": True},
     "audio": {"sr": 22050, "duration": 4.0, "crop": "center"},
     # 3 of 48 tracks are unusable by design (no audio, silent, missing)

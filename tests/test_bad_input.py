@@ -320,7 +320,6 @@ def test_a_duration_longer_than_the_clips_is_warned_about(tmp_path, caplog):
             tracks,
             params,
             audio_out=tmp_path / "audio",
-            manifest_out=tmp_path / "manifest.parquet",
             work_dir=tmp_path / "work",
             progress=False,
         )

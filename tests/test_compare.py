@@ -52,12 +52,19 @@ def fake_model(
 
 
 def run(tmp_path):
+    for name in ("rf", "svm", "gbdt", "crnn", "musicnn", "newcomer"):  # what training saves
+        (tmp_path / "models" / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "models" / name / "classes.json").write_text(json.dumps(CLASSES))
     return compare(
-        tmp_path / "metrics",
+        tmp_path / "reports" / "models",
+        models_dir=tmp_path / "models",
         compare_json=tmp_path / "metrics" / "compare.json",
         leaderboard_md=tmp_path / "reports" / "leaderboard.md",
+        leaderboard_json=tmp_path / "reports" / "leaderboard.json",
+        per_genre_csv=tmp_path / "metrics" / "compare" / "per_genre.csv",
         figure=tmp_path / "reports" / "compare.png",
         best_json=tmp_path / "models" / "best.json",
+        best_dir=tmp_path / "models" / "best",
     )
 
 
@@ -75,6 +82,23 @@ def test_best_is_chosen_on_validation_not_test(tmp_path):
     assert table.index("Random Forest **(best)**") < table.index("CatBoost") < table.index("SVM")
     assert (tmp_path / "reports" / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "crnn" not in summary["models"]  # absent models are skipped
+    # the metric is the name of the best model; the ranked leaderboard is a report
+    assert json.loads((tmp_path / "metrics" / "compare.json").read_text()) == {"best": "rf"}
+    assert json.loads((tmp_path / "reports" / "leaderboard.json").read_text()) == summary
+    # the artifact: a copy of the best model's folder
+    assert (tmp_path / "models" / "best" / "classes.json").read_text() == json.dumps(CLASSES)
+
+
+def test_any_number_of_models_needs_no_change_here(tmp_path):
+    """A model compare has never heard of is ranked and plotted too, under its own name."""
+    fake_model(tmp_path / "metrics", "rf", validation_right=24, test_right=24)
+    fake_model(tmp_path / "metrics", "newcomer", validation_right=28, test_right=25)
+    summary = run(tmp_path)
+    assert summary["best"] == "newcomer" and list(summary["models"]) == ["newcomer", "rf"]
+    per_genre = pd.read_csv(tmp_path / "metrics" / "compare" / "per_genre.csv")
+    assert list(per_genre.columns) == ["model", "genre", "f1"]
+    assert sorted(set(per_genre["model"])) == ["Random Forest", "newcomer"]
+    assert len(per_genre) == 2 * len(CLASSES)
 
 
 def test_ties_are_broken_by_a_fixed_order(tmp_path):
@@ -85,7 +109,7 @@ def test_ties_are_broken_by_a_fixed_order(tmp_path):
 
 def test_no_models_is_a_clear_error(tmp_path):
     (tmp_path / "metrics").mkdir()
-    with pytest.raises(UserError, match=r"run the train_\* stages first"):
+    with pytest.raises(UserError, match=r"run the train stages first"):
         run(tmp_path)
 
 
@@ -93,6 +117,24 @@ def test_predictions_table_matches_the_dvc_confusion_plot(tmp_path):
     fake_model(tmp_path / "metrics", "rf", 27, 18)
     table = pd.read_csv(tmp_path / "metrics" / "rf" / "predictions.csv")
     assert {"actual", "predicted"} <= set(table.columns) and set(table["actual"]) == set(CLASSES)
+    details = json.loads((tmp_path / "reports" / "models" / "rf.json").read_text())
+    counts = pd.crosstab(table["actual"], table["predicted"]).reindex(
+        index=CLASSES, columns=CLASSES, fill_value=0
+    )
+    assert details["confusion"] == counts.to_numpy().tolist()
+
+
+def test_a_models_metrics_are_its_headline_figures_only(tmp_path):
+    fake_model(tmp_path / "metrics", "rf", 27, 18, seconds=12.3)
+    for split in ("validation", "test"):
+        metrics = json.loads((tmp_path / "metrics" / "rf" / f"{split}.json").read_text())
+        assert list(metrics) == ["accuracy", "macro_f1", "log_loss", "top2_accuracy"]
+    assert json.loads((tmp_path / "metrics" / "rf" / "validation.json").read_text())[
+        "accuracy"
+    ] == pytest.approx(0.9)
+    # timings, sizes, per-genre scores and counts are details, not metrics
+    details = json.loads((tmp_path / "reports" / "models" / "rf.json").read_text())
+    assert details["train_seconds"] == 12.3 and set(details["per_genre"]) == set(CLASSES)
 
 
 def test_models_scored_on_different_tracks_are_flagged(tmp_path):
@@ -109,9 +151,10 @@ def test_models_scored_on_different_tracks_are_flagged(tmp_path):
 
 def test_a_model_without_test_tracks_is_listed_as_n_a(tmp_path):
     fake_model(tmp_path / "metrics", "rf", 27, 18)
-    report = json.loads((tmp_path / "metrics" / "rf.json").read_text())
+    details = tmp_path / "reports" / "models" / "rf.json"
+    report = json.loads(details.read_text())
     report["test"] = dict.fromkeys(report["test"])  # what an empty test split reports
-    (tmp_path / "metrics" / "rf.json").write_text(json.dumps(report))
+    details.write_text(json.dumps(report))
     summary = run(tmp_path)
     assert summary["best"] == "rf" and summary["models"]["rf"]["test_accuracy"] is None
     assert (

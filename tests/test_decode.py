@@ -13,7 +13,9 @@ from conftest import tone, write_mp3
 from fmagenre import decode as decode_module
 from fmagenre.audio import INT16_SCALE, decode_file, from_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
+from fmagenre.decoded import read_decoded
 from fmagenre.errors import UserError
+from fmagenre.manifest import run_manifest
 from fmagenre.params import parse_params
 from fmagenre.store import RowStore
 
@@ -116,7 +118,9 @@ def make_tracks(tmp_path, real_clips):
     return pd.DataFrame({"track_id": [2, 5, 9, 14, 20, 31], "path": [str(p) for p in paths]})
 
 
-def test_run_decode_writes_store_manifest_and_summary(tmp_path, real_clips):
+def test_run_decode_writes_store_records_and_summary_and_the_manifest_marks_usable(
+    tmp_path, real_clips
+):
     tracks = make_tracks(tmp_path, real_clips)
     params = parse_params(
         {
@@ -127,27 +131,14 @@ def test_run_decode_writes_store_manifest_and_summary(tmp_path, real_clips):
     )
     out = tmp_path / "out"
     summary = run_decode(
-        tracks,
-        params,
-        audio_out=out / "audio",
-        manifest_out=out / "manifest.parquet",
-        work_dir=out / "work",
-        progress=False,
+        tracks, params, audio_out=out / "audio", work_dir=out / "work", progress=False
     )
-    manifest = pd.read_parquet(out / "manifest.parquet")
-    assert manifest["track_id"].tolist() == tracks["track_id"].tolist()
-    assert manifest["row"].tolist() == list(range(6))
-    assert manifest["status"].tolist() == ["ok", "ok", "ok", "corrupt", "short", "missing"]
-    assert manifest["usable"].tolist() == [
-        True,
-        True,
-        True,
-        False,
-        False,
-        False,
-    ]  # 1 s < min_seconds
+    decoded = read_decoded(out / "audio")
+    assert decoded["track_id"].tolist() == tracks["track_id"].tolist()
+    assert decoded["row"].tolist() == list(range(6))
+    assert decoded["status"].tolist() == ["ok", "ok", "ok", "corrupt", "short", "missing"]
     assert summary["status"] == {"ok": 3, "short": 1, "silent": 0, "corrupt": 1, "missing": 1}
-    assert summary["unusable"] == 3 and summary["bad_fraction"] == 0.5
+    assert summary["with_audio"] == 4
     store = RowStore.open(out / "audio")
     assert len(store) == 6 and store.attrs["sr"] == 22050
     expected = decode_file(tracks["path"][1], 22050, 30.0).samples
@@ -157,44 +148,39 @@ def test_run_decode_writes_store_manifest_and_summary(tmp_path, real_clips):
     assert not store.read(5).any()
     assert not (out / "work").exists()  # a finished run leaves no partial work behind
 
+    counts = run_manifest(decoded, params, manifest_out=out / "manifest.parquet")
+    manifest = pd.read_parquet(out / "manifest.parquet")
+    assert manifest["track_id"].tolist() == tracks["track_id"].tolist()
+    # the 1 s clip has audio, but less than decode.min_seconds
+    assert manifest["usable"].tolist() == [True, True, True, False, False, False]
+    assert counts["unusable"] == 3 and counts["bad_fraction"] == 0.5
 
-def test_too_many_bad_tracks_fails_clearly_and_keeps_the_work(tmp_path, real_clips, monkeypatch):
+
+def test_too_many_bad_tracks_fail_the_manifest_clearly_and_a_higher_limit_needs_no_decoding(
+    tmp_path, real_clips
+):
     tracks = make_tracks(tmp_path, real_clips)
-    params = parse_params(
-        {
-            "audio": {"duration": 30.0},
-            "decode": {"max_bad_fraction": 0.2},
-            "compute": {"workers": 1},
-        }
-    )
     out = tmp_path / "out"
-    kwargs = dict(
+    settings = {"audio": {"duration": 30.0}, "compute": {"workers": 1}}
+    run_decode(
+        tracks,
+        parse_params(settings),
         audio_out=out / "audio",
-        manifest_out=out / "manifest.parquet",
         work_dir=out / "work",
         progress=False,
     )
+    decoded = read_decoded(out / "audio")
+    strict = parse_params({**settings, "decode": {"max_bad_fraction": 0.2}})
     with pytest.raises(UserError) as info:
-        run_decode(tracks, params, **kwargs)
+        run_manifest(decoded, strict, manifest_out=out / "manifest.parquet")
     message = str(info.value)
     assert "3 of 6 tracks are unusable (short 1, corrupt 1, missing 1)" in message
     assert "decode.max_bad_fraction = 0.2" in message and "manifest.parquet" in message
-    assert (out / "manifest.parquet").exists() and not (out / "audio").exists()
+    assert (out / "manifest.parquet").exists()  # written for inspection
 
-    def must_not_decode(*args, **kwargs):
-        raise AssertionError("decoded again")
-
-    monkeypatch.setattr(decode_module, "decode_file", must_not_decode)
-    relaxed = parse_params(
-        {
-            "audio": {"duration": 30.0},
-            "decode": {"max_bad_fraction": 0.6},
-            "compute": {"workers": 1},
-        }
-    )
-    summary = run_decode(tracks, relaxed, **kwargs)
-    assert summary["status"]["ok"] == 3  # every result came from the kept work
-    assert (out / "audio").exists()
+    relaxed = parse_params({**settings, "decode": {"max_bad_fraction": 0.6}})
+    counts = run_manifest(decoded, relaxed, manifest_out=out / "manifest.parquet")
+    assert counts["usable"] == 3  # from the decoded records alone: nothing decoded again
 
 
 def test_decode_output_is_the_same_on_every_backend(tmp_path, real_clips):
@@ -210,16 +196,9 @@ def test_decode_output_is_the_same_on_every_backend(tmp_path, real_clips):
             {"audio": {"duration": 30.0}, "decode": {"max_bad_fraction": 0.6}, "compute": compute}
         )
         out = tmp_path / name
-        run_decode(
-            tracks,
-            params,
-            audio_out=out / "audio",
-            manifest_out=out / "manifest.parquet",
-            work_dir=out / "work",
-            progress=False,
-        )
+        run_decode(tracks, params, audio_out=out / "audio", work_dir=out / "work", progress=False)
+        # the shards, store.json and the records (decoded.parquet)
         outputs[name] = {p.name: p.read_bytes() for p in sorted((out / "audio").iterdir())}
-        outputs[name]["manifest"] = pd.read_parquet(out / "manifest.parquet").to_json()
     assert outputs["pool"] == outputs["inline"] and outputs["dask"] == outputs["inline"]
 
 
@@ -234,12 +213,7 @@ def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypat
     tracks = pd.DataFrame({"track_id": [1, 2, 3], "path": [str(p) for p in paths]})
     params = parse_params({"audio": {"duration": 4.0}, "compute": {"workers": 1}})
     out = tmp_path / "out"
-    kwargs = dict(
-        audio_out=out / "audio",
-        manifest_out=out / "manifest.parquet",
-        work_dir=out / "work",
-        progress=False,
-    )
+    kwargs = dict(audio_out=out / "audio", work_dir=out / "work", progress=False)
 
     def stopped(journal):
         raise KeyboardInterrupt
@@ -247,7 +221,8 @@ def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypat
     monkeypatch.setattr(decode_module, "finish", stopped)
     with pytest.raises(KeyboardInterrupt):
         run_decode(tracks, params, **kwargs)
-    assert (out / "manifest.parquet").exists()  # written before the store left the work folder
+    # the records moved into place with the store
+    assert len(read_decoded(out / "audio")) == 3
     monkeypatch.undo()
     summary = run_decode(tracks, params, **kwargs)
     assert summary["status"]["ok"] == 3

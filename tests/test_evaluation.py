@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from fmagenre.evaluation import model_report, predictions_table, split_metrics
+from fmagenre.evaluation import DIGITS, model_report, predictions_table, split_metrics
 
 CLASSES = ["A", "B", "C"]
 Y = np.array([0, 1, 2, 0, 1, 2])
@@ -26,12 +26,12 @@ LABELS = np.array([0, 1, 2, 0, 1, 2])
 def test_labels_score_the_decision_and_probabilities_the_rest():
     by_argmax = split_metrics(Y, PROBA, 3)
     decided = split_metrics(Y, PROBA, 3, LABELS)
-    assert by_argmax["accuracy"] == round(4 / 6, 5) and decided["accuracy"] == 1.0
+    assert by_argmax["accuracy"] == round(4 / 6, DIGITS) and decided["accuracy"] == 1.0
     assert decided["macro_f1"] == 1.0 and decided["balanced_accuracy"] == 1.0
     # log loss and top-2 are the probabilities', whoever decided
     for key in ("log_loss", "top2_accuracy"):
         assert decided[key] == by_argmax[key]
-    assert decided["log_loss"] == round(float(log_loss(Y, PROBA, labels=[0, 1, 2])), 5)
+    assert decided["log_loss"] == round(float(log_loss(Y, PROBA, labels=[0, 1, 2])), DIGITS)
 
 
 def test_report_and_predictions_table_take_labels_for_every_split():
@@ -40,7 +40,10 @@ def test_report_and_predictions_table_take_labels_for_every_split():
     assert report["test"]["accuracy"] == report["validation"]["accuracy"] == 1.0
     assert report["per_genre"]["C"]["recall"] == 1.0
     plain = model_report("m", CLASSES, (Y, PROBA), (Y, PROBA), **common)
-    assert plain["test"]["accuracy"] == round(4 / 6, 5) and plain["per_genre"]["C"]["recall"] == 0.5
+    assert (
+        plain["test"]["accuracy"] == round(4 / 6, DIGITS)
+        and plain["per_genre"]["C"]["recall"] == 0.5
+    )
     table = predictions_table(np.arange(6), Y, PROBA, CLASSES, predicted=LABELS)
     assert table["predicted"].tolist() == ["A", "B", "C", "A", "B", "C"]
     assert predictions_table(np.arange(6), Y, PROBA, CLASSES)["predicted"].tolist()[1] == "A"

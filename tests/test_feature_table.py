@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from fmagenre import feature_table
 from fmagenre.audio import decode_file, from_int16
 from fmagenre.decode import run_decode
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.features import compute_features, feature_columns
 from fmagenre.params import parse_params
 from fmagenre.store import RowStore
@@ -26,7 +27,8 @@ SETTINGS = {"audio": {"duration": 4.0}, "decode": {"max_bad_fraction": 0.5, "min
 
 
 def decoded(root, count=6, seconds=4.0):
-    """data/audio and data/manifest.parquet for ``count`` tone clips plus one broken file."""
+    """data/audio (with its records) for ``count`` tone clips plus one broken file; returns
+    the records as the features stage reads them."""
     paths = [
         write_mp3(root / "in" / f"{i}.mp3", tone(seconds, 44100, freq=200.0 + 50 * i), 44100)
         for i in range(count)
@@ -40,15 +42,10 @@ def decoded(root, count=6, seconds=4.0):
     )
     params = parse_params({**SETTINGS, "compute": {"workers": 1}})
     run_decode(
-        tracks,
-        params,
-        audio_out=root / "data" / "audio",
-        manifest_out=root / "data" / "manifest.parquet",
-        work_dir=root / "work",
-        progress=False,
+        tracks, params, audio_out=root / "data" / "audio", work_dir=root / "work", progress=False
     )
     tracks.to_parquet(root / "data" / "tracks.parquet")
-    return pd.read_parquet(root / "data" / "manifest.parquet"), tracks
+    return with_audio(read_decoded(root / "data" / "audio")), tracks
 
 
 def features_of(tmp_path, manifest, tracks, compute=None, **settings):

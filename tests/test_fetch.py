@@ -14,6 +14,7 @@ from fmagenre.errors import UserError
 from fmagenre.fetch import fetch
 from fmagenre.params import parse_params
 from fmagenre.synth import generate_dataset, pack_archives
+from fmagenre.synth.archives import write_archives
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +94,39 @@ def test_an_archive_with_a_path_traversal_entry_is_refused_whole(served_small, t
     assert not (tmp_path / "run" / "tracks.parquet").exists()
 
 
-def test_synthetic_subset_generates_instead_of_downloading(tmp_path):
+def test_synthetic_subset_extracts_the_synth_stage_archives_instead_of_downloading(tmp_path):
     params = parse_params(
         {
             "data": {"subset": "synthetic", "url_base": "http://127.0.0.1:9/"},
-            "synth": {"tracks_per_genre": 2, "clip_seconds": 1.0, "faults": False},
+            "synth": {"tracks_per_genre": 2, "clip_seconds": 1.0, "faults": True},
             "compute": {"workers": 1},
         }
     )
+    made = write_archives(params, tmp_path / "synthetic", progress=False)
+    assert made["generated"] and made["injected_faults"] == 5
+    assert sorted(p.name for p in (tmp_path / "synthetic").iterdir()) == [
+        "fma_metadata.zip",
+        "fma_synthetic.zip",
+    ]
     summary = fetch(
         params,
         downloads=tmp_path / "dl",
         fma_root=tmp_path / "fma",
         tracks_out=tmp_path / "t.parquet",
+        synthetic=tmp_path / "synthetic",
         progress=False,
     )
-    assert summary["injected_faults"] == 0 and summary["tracks"] == 16
+    assert summary["archives_extracted"] == 2 and summary["tracks"] == 16
     assert not (tmp_path / "dl").exists()
     assert pd.read_parquet(tmp_path / "t.parquet")["path"].str.contains("fma_synthetic").all()
+    faults = pd.read_csv(tmp_path / "fma" / "fma_metadata" / "synthetic_faults.csv")
+    assert len(faults) == 5  # extracted with the rest of the metadata
+
+
+def test_for_a_real_subset_the_synth_stage_writes_the_same_note_whatever_its_params(tmp_path):
+    notes = []
+    for seed in (1, 2):
+        params = parse_params({"data": {"subset": "small"}, "synth": {"seed": seed}})
+        assert write_archives(params, tmp_path / str(seed), progress=False) == {"generated": False}
+        notes.append({p.name: p.read_bytes() for p in (tmp_path / str(seed)).iterdir()})
+    assert notes[0] == notes[1] and list(notes[0]) == ["NOT_USED.txt"]

@@ -119,7 +119,6 @@ def stage_run(root: Path, source: Path, network_path: str, compute: dict) -> pd.
     """The embeddings stage as DVC runs it: its own process, in a project folder."""
     (root / "data").mkdir(parents=True)
     shutil.copytree(source / "data" / "audio", root / "data" / "audio")
-    shutil.copy(source / "data" / "manifest.parquet", root / "data" / "manifest.parquet")
     (root / "models" / "pretrained").mkdir(parents=True)
     shutil.copy(network_path, root / "models" / "pretrained" / "musicnn.keras")
     (root / "params.yaml").write_text(yaml.safe_dump({"compute": compute}))
@@ -132,8 +131,9 @@ def stage_run(root: Path, source: Path, network_path: str, compute: dict) -> pd.
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    summary = json.loads((root / "metrics" / "embeddings.json").read_text())
+    summary = json.loads((root / "reports" / "embeddings.json").read_text())
     assert summary["tracks"] == 5 and summary["failed"] == 0
+    assert json.loads((root / "metrics" / "embeddings.json").read_text()) == {"tracks": 5}
     assert not (root / "data" / ".work" / "embeddings").exists()  # the journal is gone
     return pd.read_parquet(root / "data" / "embeddings.parquet")
 

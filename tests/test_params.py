@@ -5,16 +5,24 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dvc_project import committed_params
 
 from fmagenre.errors import ParamsError
 from fmagenre.params import Params, load_params, parse_params
 
-PROJECT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture()
+def project_params(tmp_path) -> Path:
+    """The committed params.yaml (never the workspace's, which experiments rewrite)."""
+    path = tmp_path / "committed" / "params.yaml"
+    path.parent.mkdir()
+    path.write_text(committed_params(), encoding="utf-8")
+    return path
 
 
-def test_project_params_file_is_valid_and_complete():
-    params = load_params(PROJECT / "params.yaml")
-    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
+def test_project_params_file_is_valid_and_complete(project_params):
+    params = load_params(project_params)
+    raw = yaml.safe_load(project_params.read_text())
     # every section of the schema is spelled out in the project's file, so DVC can track it
     assert set(raw) == {f for f in Params.__dataclass_fields__}
     assert params.audio.sr == raw["audio"]["sr"]
@@ -23,15 +31,15 @@ def test_project_params_file_is_valid_and_complete():
 @pytest.mark.parametrize(
     "override", ["model.lr=0.003", "svm.C=[0.5]", "rf.n_estimators=100", "gbdt.depth=4"]
 )
-def test_dvc_set_param_changes_only_the_line_it_sets(tmp_path, override):
+def test_dvc_set_param_changes_only_the_line_it_sets(tmp_path, project_params, override):
     # `dvc exp run -S` rewrites params.yaml with its own YAML writer; the project's layout is
     # one that writer keeps, so an experiment's diff is the changed value and nothing else
     from dvc.utils.hydra import apply_overrides
 
     copy = tmp_path / "params.yaml"
-    copy.write_text((PROJECT / "params.yaml").read_text())
+    copy.write_text(project_params.read_text())
     apply_overrides(copy, [override])
-    before = (PROJECT / "params.yaml").read_text().splitlines()
+    before = project_params.read_text().splitlines()
     after = copy.read_text().splitlines()
     added = [line[2:] for line in difflib.ndiff(before, after) if line.startswith("+ ")]
     removed = [line[2:] for line in difflib.ndiff(before, after) if line.startswith("- ")]
@@ -39,7 +47,7 @@ def test_dvc_set_param_changes_only_the_line_it_sets(tmp_path, override):
     assert len(added) == 1 and value.strip("[]") in added[0], added
     # what went is the old value only: its line or its list items, no comment, no blank line
     assert all(line.lstrip().startswith((f"{key}:", "- ")) for line in removed), removed
-    assert load_params(copy) != load_params(PROJECT / "params.yaml")
+    assert load_params(copy) != load_params(project_params)
 
 
 def test_one_value_stands_for_a_list_of_one():
@@ -132,7 +140,7 @@ def test_params_command_prints_validated_values(tmp_path, capsys):
     from fmagenre.cli import main
 
     good = tmp_path / "params.yaml"
-    project = (PROJECT / "params.yaml").read_text()  # the command wants every section
+    project = committed_params()  # the command wants every section
     good.write_text(project.replace("sr: 22050", "sr: 16000"))
     assert main(["params", "--file", str(good)]) == 0
     assert "sr: 16000" in capsys.readouterr().out

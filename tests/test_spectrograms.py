@@ -9,6 +9,7 @@ import pytest
 from conftest import tone, write_mp3
 
 from fmagenre.decode import run_decode
+from fmagenre.decoded import read_decoded, with_audio
 from fmagenre.errors import UserError
 from fmagenre.params import parse_params
 from fmagenre.spectrograms import LogMelSettings, log_mel, open_spectrograms, run_spectrograms
@@ -72,13 +73,11 @@ def test_store_of_usable_tracks(tmp_path):
         tracks,
         params,
         audio_out=tmp_path / "audio",
-        manifest_out=tmp_path / "manifest.parquet",
         work_dir=tmp_path / "work_decode",
         progress=False,
     )
-    manifest = pd.read_parquet(tmp_path / "manifest.parquet")
     summary = run_spectrograms(
-        manifest,
+        with_audio(read_decoded(tmp_path / "audio")),
         tmp_path / "audio",
         params,
         out_dir=tmp_path / "spec",

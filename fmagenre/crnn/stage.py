@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fmagenre.atomic import atomic_path, remove, write_json
-from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.atomic import atomic_path, write_json
+from fmagenre.evaluation import (
+    model_report,
+    predictions_table,
+    write_model_outputs,
+    write_training_curves,
+)
 from fmagenre.params import Params, as_dict
 from fmagenre.store import RowStore
 
@@ -43,10 +48,11 @@ def train_crnn(
     manifest: pd.DataFrame | None,
     model_dir: Path,
     metrics_dir: Path,
-    live_dir: Path | None,
+    details_dir: Path | None = None,
     verbose: int = 2,
 ) -> dict[str, Any]:
-    """Fit the CRNN, write models/crnn/ and the shared metrics schema; return the report."""
+    """Fit the CRNN, write models/crnn/, the shared metrics schema and the training curves;
+    return the report."""
     from fmagenre.crnn.batches import predict_clips
     from fmagenre.crnn.train import assemble, configure_tensorflow, fit_crnn
 
@@ -54,9 +60,7 @@ def train_crnn(
     log.info("training on %s", device)
     index = pd.read_parquet(Path(spectrograms) / "index.parquet")
     data = assemble(index, tracks, manifest)
-    if live_dir is not None:
-        remove(Path(live_dir))
-    trained = fit_crnn(Path(spectrograms), data, params, live_dir=live_dir, verbose=verbose)
+    trained = fit_crnn(Path(spectrograms), data, params, verbose=verbose)
     batch = params.model.batch_size
     validation = predict_clips(
         trained.model,
@@ -126,7 +130,9 @@ def train_crnn(
             test.astype(np.float64),
             data.classes,
         ),
+        details_dir,
     )
+    write_training_curves(metrics_dir, "crnn", trained.history)
     log.info(
         "crnn: %d epochs (best %d), validation macro-F1 %.3f, test accuracy %.3f, %.0f s",
         trained.epochs_run,

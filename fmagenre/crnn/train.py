@@ -1,4 +1,4 @@
-"""Training the CRNN: seeded, early-stopped on the validation split, logged with DVCLive.
+"""Training the CRNN: seeded, early-stopped on the validation split, its curves kept per epoch.
 
 The validation split drives every choice (early stopping with best-weights restore, the
 learning-rate schedule); the test split is predicted once, at the end, for the report.
@@ -91,11 +91,11 @@ class TrainedCrnn:
     best_epoch: int
     train_seconds: float
     samples_per_second: float
+    # per epoch, Keras' names: loss, accuracy, f1 (macro-F1) and their val_ twins; on crops
+    history: dict[str, list[float]]
 
 
-def fit_crnn(
-    store_path: Path, data: CrnnData, params: Params, *, live_dir: Path | None, verbose: int = 2
-) -> TrainedCrnn:
+def fit_crnn(store_path: Path, data: CrnnData, params: Params, *, verbose: int = 2) -> TrainedCrnn:
     """Build and train the CRNN on the training split, stopping on the validation split."""
     from fmagenre.crnn.batches import CropBatches, keras, mel_statistics
     from fmagenre.crnn.model import build_crnn
@@ -131,13 +131,6 @@ def fit_crnn(
             monitor="val_loss", factor=0.5, patience=m.lr_patience, min_lr=m.lr / 64
         ),
     ]
-    live = None
-    if live_dir is not None:
-        from dvclive import Live
-        from dvclive.keras import DVCLiveCallback
-
-        live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None)
-        callbacks.append(DVCLiveCallback(live=live))
     began = time.perf_counter()
     history = model.fit(
         train_batches,
@@ -156,4 +149,5 @@ def fit_crnn(
         best_epoch=int(np.argmin(losses)) + 1,
         train_seconds=seconds,
         samples_per_second=len(train.rows) * epochs_run / seconds if seconds > 0 else 0.0,
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
     )

@@ -4,6 +4,9 @@
 - ``network``: the Keras 3 port built from that checkpoint, saved as ``.keras``;
 - ``inputs``: musicnn's input (16 kHz log-mel, 3-s patches) from the canonical audio;
 - ``embedding``: one clip's tag probabilities and penultimate-layer summary;
-- ``stage``: the embeddings stage over every usable track;
+- ``pretrained``: the pretrained stage (the port and its licence into the project);
+- ``stage``: the embeddings stage over every track with audio;
 - ``tags``: the 50 Last.fm tags the network knows.
 """
+
+NETWORK_FILE = "musicnn.keras"  # the port's file name in models/pretrained and models/musicnn

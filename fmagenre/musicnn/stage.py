@@ -1,7 +1,5 @@
-"""The pretrained and embeddings stages' logic.
+"""The embeddings stage's logic.
 
-``pretrained`` puts the Keras port (converted once per user, see ``network.saved_network``)
-and musicnn's licence into the project, as a DVC output the embeddings depend on.
 ``embeddings`` runs every usable track's canonical audio through it on the map over tracks
 (local or Dask, chunked, resumable, the same output whatever the backend), one 450-value
 row per track, written as data/embeddings.parquet.
@@ -10,7 +8,6 @@ row per track, written as data/embeddings.parquet.
 from __future__ import annotations
 
 import functools
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,48 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from fmagenre.atomic import atomic_path, write_json
 from fmagenre.audio_rows import AudioRow, read_audio, store_identity, usable_rows
 from fmagenre.musicnn import weights
 from fmagenre.musicnn.embedding import COLUMNS, clip_row
-from fmagenre.musicnn.network import PORT_VERSION, saved_network
-from fmagenre.musicnn.tags import MSD_TAGS
 from fmagenre.params import Params
 from fmagenre.store import RowStore
 from fmagenre.track_table import map_to_table
 from fmagenre.trackmap import Journal, TrackOutput
 
 FORMAT_VERSION = 1
-NETWORK_FILE = "musicnn.keras"
-CREDIT = (
-    "MSD_musicnn from musicnn 0.1.0 (https://github.com/jordipons/musicnn) by Jordi Pons, "
-    "Music Technology Group, Universitat Pompeu Fabra; ISC licence (LICENSE.md)"
-)
-
-
-def export_pretrained(out_dir: Path) -> dict[str, Any]:
-    """Copy the port and the licence into ``out_dir``, with a note of what they are."""
-    network = saved_network()
-    checkpoint = weights.ensure_checkpoint()
-    with atomic_path(out_dir) as tmp:
-        tmp.mkdir()
-        shutil.copy2(network, tmp / NETWORK_FILE)
-        shutil.copy2(checkpoint.licence, tmp / "LICENSE.md")
-        write_json(
-            tmp / "info.json",
-            {
-                "model": "MSD_musicnn",
-                "credit": CREDIT,
-                "source": f"{weights.WHEEL} (SHA-256 {weights.WHEEL_SHA256})",
-                "port_version": PORT_VERSION,
-                "tags": list(MSD_TAGS),
-            },
-        )
-    return {
-        "network_bytes": (out_dir / NETWORK_FILE).stat().st_size,
-        "tags": len(MSD_TAGS),
-        "cache": str(checkpoint.folder),
-    }
 
 
 @dataclass(frozen=True)

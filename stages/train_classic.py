@@ -1,0 +1,34 @@
+"""train_classic MODEL: a feature-based model (rf, svm or gbdt) on FMA's features (see fmagenre.classic).
+
+dvc.yaml runs it once per model (`foreach`): the stages train@rf, train@svm and train@gbdt.
+"""
+
+import sys
+
+import pandas as pd
+
+from fmagenre import paths
+from fmagenre.classic import MODELS, train_and_evaluate
+from fmagenre.metadata import read_tracks_table
+from fmagenre.params import Params
+from fmagenre.stage import run_stage
+
+
+def body(name: str, params: Params) -> None:
+    train_and_evaluate(
+        name,
+        pd.read_parquet(paths.FEATURES),
+        read_tracks_table(paths.TRACKS),
+        pd.read_parquet(paths.MANIFEST),
+        params,
+        model_dir=paths.MODELS / name,
+        metrics_dir=paths.METRICS,
+        details_dir=paths.MODEL_DETAILS,
+    )
+
+
+if __name__ == "__main__":
+    name = sys.argv[1] if len(sys.argv) == 2 else ""
+    if name not in MODELS:
+        sys.exit(f"usage: python -m stages.train_classic {{{','.join(MODELS)}}}")
+    run_stage(f"train@{name}", lambda params: body(name, params))

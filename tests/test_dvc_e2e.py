@@ -1,0 +1,300 @@
+"""DVC's own tools on the tiny pipeline (conftest's ``pipeline``): readable metrics, failed
+stages that lose nothing, queued experiments, offline plots, a cache on another disk, and
+the committed dvc.lock check. Every test leaves the project as it found it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dvc_project import DvcProject, ran_stages
+from lock_status import clone_status, stale_entries
+
+pytestmark = pytest.mark.e2e
+
+# README's command: the learning rate beside the CRNN's validation and test macro-F1
+README_EXP_SHOW = ("--drop", ".*", "--keep", r"Experiment|model\.lr$|metrics/crnn/.*macro_f1")
+
+
+@pytest.fixture()
+def project(pipeline):
+    return pipeline
+
+
+def assert_as_committed(project: DvcProject) -> None:
+    """The workspace's outputs are the committed run's (dvc.lock), params and lock untouched."""
+    assert "up to date" in project.dvc("status").stdout
+    assert project.git("status", "--porcelain").stdout == ""
+
+
+def undo_and_repro(project: DvcProject) -> tuple[list[str], float]:
+    """Revert params.yaml as the README says, then `dvc repro`: the stages that ran, and how
+    long it took."""
+    project.git("checkout", "--", "params.yaml")
+    began = time.perf_counter()
+    ran = project.repro()
+    return ran, time.perf_counter() - began
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess, line: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert line in result.stderr, output[-2000:]
+    assert "Traceback" not in output
+
+
+# -- metrics a person can read ------------------------------------------------------------
+
+
+def test_metrics_show_fits_120_columns_and_holds_only_headline_figures(project):
+    shown = project.dvc("metrics", "show").stdout.splitlines()
+    assert max(len(line) for line in shown) <= 120, "\n".join(shown)
+    metrics = json.loads(project.dvc("metrics", "show", "--json").stdout)
+    (workspace,) = metrics.values()  # DVC names the workspace "" here
+    files = workspace["data"]
+    keys = {key for entry in files.values() for key in entry["data"]}
+    assert keys == {"accuracy", "macro_f1", "log_loss", "top2_accuracy", "best", "tracks", "usable"}
+    assert set(files["metrics/crnn/validation.json"]["data"]) == {
+        "accuracy",
+        "macro_f1",
+        "log_loss",
+        "top2_accuracy",
+    }
+
+
+def test_exp_show_has_few_metric_columns_and_readmes_view_fits_120_columns(project):
+    table = json.loads(project.dvc("exp", "show", "--json").stdout)
+    columns = {
+        (path, key)
+        for row in table
+        for path, entry in (row["data"]["metrics"] or {}).items()
+        for key in entry["data"]
+    }
+    assert len(columns) <= 60  # 8 per model (4 here), the best model, 4 stage counts
+    wide = {**project.env, "COLUMNS": "120"}
+    shown = subprocess.run(
+        [*project.dvc_command(), "exp", "show", "--no-pager", *README_EXP_SHOW],
+        cwd=project.root,
+        env=wide,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 120 and "…" not in shown, shown
+    header = next(line for line in lines if "Experiment" in line)
+    assert header.split() == [
+        "Experiment",
+        "metrics/crnn/validation.json:macro_f1",
+        "metrics/crnn/test.json:macro_f1",
+        "model.lr",
+    ]
+
+
+# -- nothing is lost when a stage fails -----------------------------------------------------
+
+
+def test_a_bad_subset_fails_with_one_line_and_loses_nothing(project):
+    project.set_params(data={"subset": "foo"})
+    result = project.dvc("repro", check=False)
+    assert_one_line_failure(
+        result, "[synth] error: params.yaml: data.subset = 'foo' is not allowed"
+    )
+    assert (project.root / "data" / "fma").is_dir()  # the first stage failed: fetch never ran
+    ran, seconds = undo_and_repro(project)
+    assert ran == []
+    assert_as_committed(project)
+    print(f"data.subset: foo, undone in {seconds:.1f} s")
+
+
+def test_a_bad_sample_rate_fails_with_one_line_and_the_audio_comes_back_from_the_cache(project):
+    project.set_params(audio={"sr": 0})
+    result = project.dvc("repro", check=False)
+    assert_one_line_failure(result, "[decode] error: params.yaml: audio.sr = 0 is not allowed")
+    assert ran_stages(result.stdout + result.stderr) == ["decode"]
+    ran, seconds = undo_and_repro(project)
+    assert ran == []  # "Stage 'decode' is cached": restored, not decoded again
+    assert_as_committed(project)
+    print(f"audio.sr: 0, undone in {seconds:.1f} s")
+
+
+def test_an_offline_real_fma_attempt_fails_with_one_line_and_loses_nothing(project):
+    # README's real-FMA command; the server refuses connections (TINY_PARAMS: OFFLINE)
+    result = project.dvc(
+        "exp", "run", "-S", "data.subset=small", "-S", "audio.duration=30", check=False
+    )
+    assert_one_line_failure(result, "[fetch] error: cannot reach http://127.0.0.1:9/")
+    assert "git checkout params.yaml" in result.stderr  # the way back, in the message
+    ran, seconds = undo_and_repro(project)
+    assert ran == []
+    assert_as_committed(project)
+    print(f"offline data.subset=small, undone in {seconds:.1f} s")
+
+
+def test_an_experiment_with_a_bad_learning_rate_fails_with_one_line_and_loses_no_model(project):
+    result = project.dvc("exp", "run", "-S", "model.lr=abc", check=False)
+    assert_one_line_failure(
+        result, "[train_crnn] error: params.yaml: model.lr = 'abc' is not allowed"
+    )
+    ran, seconds = undo_and_repro(project)
+    assert ran == []  # models/crnn restored from the cache, not retrained
+    assert_as_committed(project)
+    print(f"model.lr=abc, undone in {seconds:.1f} s")
+
+
+# -- experiments ----------------------------------------------------------------------------
+
+
+def test_a_temp_experiment_reruns_only_the_crnn_and_compare(project):
+    params = (project.root / "params.yaml").read_text()
+    result = project.dvc("exp", "run", "--temp", "-S", "model.lr=0.005")
+    assert ran_stages(result.stdout + result.stderr) == ["train_crnn", "compare"]
+    assert (project.root / "params.yaml").read_text() == params  # the workspace is untouched
+    project.dvc("exp", "remove", "--all-commits")
+
+
+def test_a_queued_learning_rate_grid_reruns_only_the_crnn_and_compare(project):
+    queued = project.dvc("exp", "run", "--queue", "-S", "model.lr=0.001,0.01")
+    names = re.findall(r"Queued experiment '([\w-]+)'", queued.stdout + queued.stderr)
+    assert len(names) == 2
+    project.dvc("queue", "start", "--jobs", "1")
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = project.dvc("queue", "status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    for name in names:
+        log = project.dvc("queue", "logs", name).stdout
+        assert ran_stages(log) == ["train_crnn", "compare"], log[-3000:]
+    table = json.loads(project.dvc("exp", "show", "--json").stdout)
+    rates = sorted(
+        rev["data"]["params"]["params.yaml"]["data"]["model"]["lr"]
+        for row in table
+        for experiment in row.get("experiments") or []
+        for rev in experiment["revs"]
+    )
+    assert rates == [0.001, 0.01]
+    project.dvc("exp", "remove", "--all-commits")
+
+
+# -- plots ----------------------------------------------------------------------------------
+
+
+def plots_page(project: DvcProject, out: Path) -> str:
+    project.dvc("plots", "show", "--out", str(out))
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_plots_page_loads_nothing_from_the_network(project, tmp_path):
+    html = plots_page(project, tmp_path / "plots")
+    assert not re.search(r"<script[^>]+src=", html)  # no CDN: DVC's default page has three
+    for library in ("vega@5.33.1", "vega-lite@5.23.0", "vega-embed@6.29.0"):
+        assert f"/* {library} " in html
+    assert "vegaEmbed(" in html and "cdn.jsdelivr" not in html
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the JavaScript")
+def test_every_chart_renders_offline_with_the_vendored_libraries(project, tmp_path):
+    """Compile and render every chart of the page to SVG with the page's own vega, vega-lite
+    (node, no network), as a browser would."""
+    html = plots_page(project, tmp_path / "plots")
+    scripts = re.findall(
+        r"<script>/\* [\w@.-]+ \(package/build/[\w.-]+\) \*/\n(.*?)\n</script>", html, re.S
+    )
+    assert len(scripts) == 3
+    (tmp_path / "vega.js").write_text(scripts[0])
+    (tmp_path / "vega-lite.js").write_text(scripts[1])
+    specs = [json.loads(spec) for spec in re.findall(r"var spec = (.*);$", html, re.M)]
+    titles = [
+        spec["title"]["text"] if isinstance(spec["title"], dict) else spec["title"]
+        for spec in specs
+    ]
+    assert sorted(titles) == sorted(
+        [
+            f"{model}, test split"
+            for model in ("Random Forest", "SVM (RBF)", "CatBoost", "CRNN", "musicnn embeddings")
+        ]
+        + ["CRNN training curves (crops)", "Per-genre F1 on the test split, every model"]
+    )
+    (tmp_path / "specs.json").write_text(json.dumps(specs))
+    (tmp_path / "render.js").write_text(RENDER_JS)
+    result = subprocess.run(
+        ["node", "render.js"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    marks = json.loads(result.stdout)
+    assert len(marks) == len(specs) and all(count > 0 for count in marks), marks
+
+
+# The bundles are browser builds (UMD): run as plain scripts they define globalThis.vega and
+# globalThis.vegaLite, as in the page.
+RENDER_JS = """
+const fs = require('fs');
+const vm = require('vm');
+vm.runInThisContext(fs.readFileSync('vega.js', 'utf8'));
+vm.runInThisContext(fs.readFileSync('vega-lite.js', 'utf8'));
+const vega = globalThis.vega;
+const vegaLite = globalThis.vegaLite;
+const specs = JSON.parse(fs.readFileSync('specs.json', 'utf8'));
+(async () => {
+  const counts = [];
+  for (const spec of specs) {
+    const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {renderer: 'none'});
+    const svg = await view.toSVG();
+    counts.push((svg.match(/<path|<rect|<line|<circle/g) || []).length);
+  }
+  console.log(JSON.stringify(counts));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+# -- the committed dvc.lock ------------------------------------------------------------------
+
+
+def test_the_lock_check_passes_on_a_matching_clone_and_names_a_stale_stage(project):
+    assert stale_entries(clone_status(project.root)) == []
+    code = project.root / "fmagenre" / "manifest.py"
+    original = code.read_text()
+    code.write_text(original + "\n# changed\n")
+    project.commit_all("a code change without rerunning")
+    try:
+        assert stale_entries(clone_status(project.root)) == [
+            "manifest: fmagenre/manifest.py modified"
+        ]
+    finally:
+        project.git("reset", "-q", "--hard", "HEAD~1")
+
+
+# -- a bigger disk ----------------------------------------------------------------------------
+
+
+def test_a_cache_on_another_disk_holds_the_data_and_the_workspace_links_to_it(project, tmp_path):
+    """README's recipe on a copy of the project: DVC's cache elsewhere, symlinks to it."""
+    copy = DvcProject(tmp_path / "project")
+    shutil.copytree(project.root, copy.root, symlinks=True)
+    big = tmp_path / "bigdisk"
+    copy.dvc("cache", "dir", "--local", str(big / "dvc-cache"))
+    copy.dvc("config", "--local", "cache.type", "symlink")
+    (big / "downloads").mkdir(parents=True)
+    shutil.rmtree(copy.root / "data" / "downloads", ignore_errors=True)
+    os.symlink(big / "downloads", copy.root / "data" / "downloads")  # not an output: may be a link
+    copy.dvc("commit", "--force")  # moves every output into the new cache, links it back
+    audio = copy.root / "data" / "audio" / "store.json"
+    assert audio.is_symlink() and big in audio.resolve().parents
+    assert "up to date" in copy.dvc("status").stdout
+    # a stage writes through it, and what it writes lands on the big disk
+    copy.dvc("repro", "--force", "--single-item", "manifest")
+    assert (copy.root / "data" / "manifest.parquet").resolve().is_relative_to(big)
+    # and a lost output comes back from there
+    shutil.rmtree(copy.root / "data" / "spectrograms")
+    copy.dvc("checkout", "data/spectrograms")
+    assert (copy.root / "data" / "spectrograms" / "store.json").resolve().is_relative_to(big)
+    assert copy.repro() == [] and "up to date" in copy.dvc("status").stdout

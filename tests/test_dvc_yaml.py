@@ -1,0 +1,131 @@
+"""dvc.yaml declares what each stage runs: every module a stage imports is a dependency.
+
+A stage whose code changes must rerun, so every file of this project that a stage's module
+imports, directly or through other modules (at import time or inside a function), must be
+one of the stage's deps, or under a declared folder. The few modules exempted below change
+how a stage runs or fails, never what it writes.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+# Infrastructure every stage uses; none of it changes a stage's outputs.
+EXEMPT = {
+    "stages/__init__.py": "checks that the environment is the project's (imports only)",
+    "fmagenre/__init__.py": "the version string",
+    "fmagenre/stage.py": "the entry wrapper: logging, one-line errors, exit status",
+    "fmagenre/errors.py": "exception classes",
+    "fmagenre/atomic.py": "how files are written (atomically), not what",
+    "fmagenre/disk.py": "the free-space check before large writes",
+    "fmagenre/native_stderr.py": "filters C libraries' log lines",
+    "fmagenre/lifetime.py": "worker processes and stages end with their owner",
+    "fmagenre/runlock.py": "one run of a stage at a time (a lock naming its holder)",
+    "fmagenre/paths.py": "the paths, which dvc.yaml lists itself",
+    "fmagenre/params.py": (
+        "the params loader: every key is spelled out in params.yaml (test_params), so its "
+        "defaults never apply, and DVC tracks the values"
+    ),
+}
+
+
+def expand_stages(dvc_yaml: dict) -> dict[str, dict]:
+    """The stages of dvc.yaml with `foreach` expanded (${key} and ${item} substituted)."""
+    stages = {}
+    for name, stage in dvc_yaml["stages"].items():
+        if "foreach" not in stage:
+            stages[name] = stage
+            continue
+        loop = stage["foreach"]
+        pairs = loop.items() if isinstance(loop, dict) else ((item, item) for item in loop)
+        for key, item in pairs:
+            text = yaml.safe_dump(stage["do"]).replace("${key}", str(key))
+            stages[f"{name}@{key}"] = yaml.safe_load(text.replace("${item}", str(item)))
+    return stages
+
+
+def module_file(module: str) -> Path | None:
+    """The project file of a dotted module name, or None when it is not this project's."""
+    base = PROJECT / Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Dotted names of the project modules a file imports, at any depth of its code."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            # `from package import module` imports a module, not only an attribute
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in ("fmagenre", "stages")}
+
+
+def with_packages(module: str) -> list[str]:
+    """Importing a.b.c runs a/__init__.py and a/b/__init__.py first."""
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def closure(entry: str) -> set[Path]:
+    """Every project file that running ``python -m entry`` imports."""
+    seen: set[Path] = set()
+    pending = with_packages(entry)
+    while pending:
+        file = module_file(pending.pop())
+        if file is None or file in seen:
+            continue
+        seen.add(file)
+        for name in imported_modules(file):
+            pending.extend(with_packages(name))
+    return seen
+
+
+def covered(file: str, deps: list[str]) -> bool:
+    return any(file == dep or file.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+STAGES = expand_stages(yaml.safe_load((PROJECT / "dvc.yaml").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_module_a_stage_imports_is_a_declared_dependency(name):
+    stage = STAGES[name]
+    match = re.fullmatch(r"python -m (stages\.\w+)(?: .*)?", stage["cmd"])
+    assert match, f"{name}: a stage runs `python -m stages.<module>` (got {stage['cmd']!r})"
+    deps = [dep if isinstance(dep, str) else next(iter(dep)) for dep in stage.get("deps", [])]
+    imported = {path.relative_to(PROJECT).as_posix() for path in closure(match.group(1))}
+    missing = sorted(f for f in imported - set(EXEMPT) if not covered(f, deps))
+    assert not missing, f"{name} imports {missing} but does not list them in deps"
+    # and the reverse: a declared code dependency that is never imported reruns the stage
+    # for nothing
+    code_deps = [dep for dep in deps if dep.startswith(("fmagenre/", "stages/"))]
+    unused = [dep for dep in code_deps if not any(covered(f, [dep]) for f in imported)]
+    assert not unused, f"{name} lists {unused} in deps but never imports them"
+
+
+def test_the_exempt_modules_exist():
+    assert all((PROJECT / path).is_file() for path in EXEMPT)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_no_plain_output_is_left_out_of_the_cache(name):
+    """DVC keeps no run-cache for a stage with a plain `cache: false` output (metrics and
+    plots may be), and without it a failed stage's outputs cannot come back from the cache."""
+    for out in STAGES[name].get("outs", []):
+        if isinstance(out, dict):
+            ((path, options),) = out.items()
+            assert (options or {}).get("cache", True), f"{name}: {path} is cache: false"
