@@ -100,6 +100,16 @@ def test_sigkill_of_the_driver_leaves_no_worker_forkserver_or_tracker(tmp_path):
 def test_a_stage_ends_when_its_dvc_is_killed(tmp_path):
     """follow_dvc: the stage (and so its workers) ends with the dvc that ran it."""
     env = {**os.environ, "DVC_STAGE": "decode"}
+    # the stage script exists before the stand-in for dvc starts it (a loaded machine can
+    # start the child before this process writes the file)
+    (tmp_path / "stage.py").write_text(
+        textwrap.dedent(
+            SLOW_MAP.format(
+                work=str(tmp_path / "work"),
+                before="from fmagenre.lifetime import follow_dvc; follow_dvc()",
+            )
+        )
+    )
     # a stand-in for dvc: starts the 'stage', which starts a pool, then is SIGKILLed
     parent = _python(
         f"""
@@ -109,14 +119,6 @@ def test_a_stage_ends_when_its_dvc_is_killed(tmp_path):
         time.sleep(600)
         """,
         env=env,
-    )
-    (tmp_path / "stage.py").write_text(
-        textwrap.dedent(
-            SLOW_MAP.format(
-                work=str(tmp_path / "work"),
-                before="from fmagenre.lifetime import follow_dvc; follow_dvc()",
-            )
-        )
     )
     stage_pid = int(parent.stdout.readline())
     stage = psutil.Process(stage_pid)
