@@ -27,6 +27,7 @@ EXEMPT = {
     },
     "fmagenre/infra/stage.py": "the entry wrapper: logging, one-line errors, exit status",
     "fmagenre/infra/errors.py": "exception classes",
+    "fmagenre/infra/logs.py": "how log lines look and where they go",
     "fmagenre/infra/atomic.py": "how files are written (atomically), not what",
     "fmagenre/infra/disk.py": "the free-space check before large writes",
     "fmagenre/infra/native_stderr.py": "filters C libraries' log lines",

@@ -2,18 +2,19 @@
 
 Each command lives in its own module exposing ``configure(parser)`` and ``run(args) -> int``;
 they are imported only when chosen, so ``--help`` stays fast and a command's heavy
-dependencies (TensorFlow, librosa) load only when needed.
+dependencies (TensorFlow, librosa) load only when needed. Logging is set up here, once,
+for every command: the library's ``[command] message`` lines on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from fmagenre import __version__
 from fmagenre.infra.errors import UserError, missing_package_message
+from fmagenre.infra.logs import configure_logging
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("fmagenre.cli.synth", "write a synthetic dataset in FMA's layout"),
@@ -40,9 +41,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    os.environ.setdefault(
-        "TF_CPP_MIN_LOG_LEVEL", "3"
-    )  # TensorFlow's C++ start-up notes are noise here
     parser = argparse.ArgumentParser(prog=_prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fmagenre {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -52,6 +50,7 @@ def _main(argv: list[str] | None) -> int:
         if name == chosen:
             importlib.import_module(module_name).configure(command_parser)
     args = parser.parse_args(argv)
+    configure_logging(args.command)  # once, for every command
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.run(args) or 0)

@@ -1,16 +1,15 @@
 """The shared entry point of the DVC stage modules under stages/.
 
 A stage module is thin: it reads params, calls the library and writes its outputs. This
-wrapper gives every stage the same behaviour on the faults a user can meet: one line and
-exit status 2 for a UserError (bad params, offline, checksum mismatch ...) or a full disk,
-exit status 130 with a note that the work done so far is kept on Ctrl-C. It also holds the
-stage's run lock (one run at a time) and, under ``dvc repro``, ends the stage when dvc ends.
+wrapper sets up logging (fmagenre.infra.logs) and gives every stage the same behaviour on
+the faults a user can meet: one line and exit status 2 for a UserError (bad params,
+offline, checksum mismatch ...) or a full disk, exit status 130 with a note that the work
+done so far is kept on Ctrl-C. It also holds the stage's run lock (one run at a time) and,
+under ``dvc repro``, ends the stage when dvc ends.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from collections.abc import Callable
 
@@ -18,16 +17,14 @@ from fmagenre.infra import paths
 from fmagenre.infra.disk import disk_full_message, is_disk_full
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.lifetime import follow_dvc
+from fmagenre.infra.logs import configure_logging
 from fmagenre.infra.params import Params, load_params
 from fmagenre.infra.runlock import run_lock
 
 
 def run_stage(name: str, body: Callable[[Params], None]) -> None:
     """Load and validate params.yaml, run ``body``, exit with a clear status."""
-    logging.basicConfig(level=logging.INFO, format=f"[{name}] %(message)s", stream=sys.stderr)
-    # TensorFlow C++ logs (oneDNN notes, "failed call to cuInit" on machines without a GPU) are
-    # noise here; TF_CPP_MIN_LOG_LEVEL=0 brings them back
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    configure_logging(name)
     try:
         follow_dvc()
         params = load_params()
