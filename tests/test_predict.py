@@ -27,7 +27,7 @@ from fmagenre.models.predict import (
     InputRecipe,
     find_audio_files,
     load_model,
-    predict_files,
+    predict_stream,
     prepare_input,
     saved_rate,
 )
@@ -117,7 +117,7 @@ def test_files_and_folders_are_classified_with_errors_per_file(models, inbox):
     ]
     predictions = {
         p.path.split("/")[-1]: p
-        for p in predict_files(files, load_model(models), workers=2, progress=False)
+        for p in predict_stream(files, load_model(models), workers=2, progress=False)
     }
     assert predictions["drone.mp3"].top(1)[0][0] == "Drone"
     assert predictions["drone.ogg"].top(1)[0][0] == "Drone"
@@ -202,8 +202,8 @@ def test_missing_model_says_which_stage_to_run(tmp_path, capsys):
 
 
 def test_real_fma_clips_get_a_valid_distribution(models, real_clips):
-    predictions = predict_files(
-        list(real_clips), load_model(models, "rf"), workers=1, progress=False
+    predictions = list(
+        predict_stream(list(real_clips), load_model(models, "rf"), workers=1, progress=False)
     )
     for prediction in predictions:
         assert prediction.status == "ok" and prediction.error == ""
@@ -265,7 +265,7 @@ def test_a_model_trained_on_fmas_features_csv_gets_the_same_features_at_predict(
     assert loaded.recipe.features_rate == "native" and not loaded.notes
     for clip, expected in zip(real_clips, official, strict=True):
         assert_parity(prepare_input(str(clip), loaded.recipe).row, expected)
-    predictions = predict_files(list(real_clips), loaded, workers=1, progress=False)
+    predictions = list(predict_stream(list(real_clips), loaded, workers=1, progress=False))
     assert [p.top(1)[0][0] for p in predictions] == genres
     # what predict computed for such a model before: the decoded audio's features, another kind
     decoded = prepare_input(str(real_clips[0]), InputRecipe("features", loaded.recipe.audio)).row

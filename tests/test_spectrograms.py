@@ -12,8 +12,9 @@ from fmagenre.audio.decoded import read_decoded, with_audio
 from fmagenre.audio.melspec import LogMelSettings, log_mel
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
 from fmagenre.pipeline.decode import run_decode
-from fmagenre.pipeline.spectrograms import open_spectrograms, run_spectrograms
+from fmagenre.pipeline.spectrograms import INDEX_FILE, run_spectrograms
 
 
 def reference_log_mel(y: np.ndarray, settings: LogMelSettings) -> np.ndarray:
@@ -85,7 +86,8 @@ def test_store_of_usable_tracks(tmp_path):
         work_dir=tmp_path / "work_spec",
         progress=False,
     )
-    store, index = open_spectrograms(tmp_path / "spec")
+    store = RowStore.open(tmp_path / "spec")
+    index = pd.read_parquet(tmp_path / "spec" / INDEX_FILE)
     assert index["track_id"].tolist() == [3, 4, 8, 10]  # the corrupt track has no row
     assert index["ok"].all() and summary["failed"] == 0
     frames = 1 + int(3.0 * 22050) // 512

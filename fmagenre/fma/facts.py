@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FMA_URL_BASE = "https://os.unil.cloud.switch.ch/fma/"
-
 # SHA-1 of each archive, as published by FMA.
 FMA_SHA1: dict[str, str] = {
     "fma_metadata.zip": "f0df49ffe5f2a6008d7dc83c6915b31835dfe733",
@@ -15,17 +13,6 @@ FMA_SHA1: dict[str, str] = {
     "fma_large.zip": "497109f4dd721066b5ce5e5f250ec604dc78939e",
     "fma_full.zip": "0f0ace23fbe9ba30ecb7e95f763e435ea802b8ab",
 }
-
-# Archive sizes in bytes (approximate, for disk-space checks and docs).
-FMA_ARCHIVE_GIB: dict[str, float] = {
-    "fma_metadata.zip": 342 / 1024,
-    "fma_small.zip": 7.2,
-    "fma_medium.zip": 22.0,
-    "fma_large.zip": 93.0,
-    "fma_full.zip": 879.0,
-}
-
-AUDIO_SUBSETS = ("small", "medium", "large", "full")
 
 # The eight balanced genres of fma_small, with FMA's genre ids.
 SMALL_GENRES: dict[str, int] = {

@@ -70,20 +70,6 @@ def read_tracks_csv(path: Path) -> pd.DataFrame:
     return tracks
 
 
-def read_genres_csv(path: Path) -> pd.DataFrame:
-    path = Path(path)
-    try:
-        genres = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise UserError(f"{path} cannot be read as FMA's genres.csv: {exc}") from None
-    expected = {"genre_id", "#tracks", "parent", "title", "top_level"}
-    if not expected <= set(genres.columns):
-        raise UserError(
-            f"{path} lacks the column(s) {', '.join(sorted(expected - set(genres.columns)))}"
-        )
-    return genres
-
-
 def build_tracks_table(
     tracks: pd.DataFrame, subset: str, audio_root: Path
 ) -> tuple[pd.DataFrame, dict[str, Any]]:

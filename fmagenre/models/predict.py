@@ -351,18 +351,6 @@ def input_batches(
         bar.close()
 
 
-def predict_files(
-    files: list[Path],
-    loaded: LoadedModel,
-    *,
-    workers: int = 0,
-    progress: bool = True,
-    desc: str = "predict",
-) -> list[Prediction]:
-    """Predict every file; a file that fails has an error and no probabilities."""
-    return list(predict_stream(files, loaded, workers=workers, progress=progress, desc=desc))
-
-
 def predict_stream(
     files: list[Path],
     loaded: LoadedModel,

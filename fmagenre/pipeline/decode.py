@@ -32,14 +32,12 @@ from fmagenre.audio.decoding import (
     UnreadableAudioError,
     canonical_length,
     decode_file,
-    from_int16,
     is_silent,
     to_int16,
 )
 from fmagenre.infra.atomic import remove
 from fmagenre.infra.native_stderr import captured
 from fmagenre.infra.params import Params
-from fmagenre.infra.store import RowStore
 from fmagenre.infra.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
 
 log = logging.getLogger(__name__)
@@ -284,7 +282,3 @@ def short_warning(decoded: pd.DataFrame, duration: float) -> str | None:
         "than the clips; set it to their length in params.yaml"
     )
 
-
-def load_clip(store: RowStore, row: int) -> Any:
-    """A track's canonical audio as float32 samples."""
-    return from_int16(store.read(row))

@@ -32,7 +32,7 @@ import pandas as pd
 
 from fmagenre.audio.rows import AudioRow, read_audio, store_identity, usable_rows
 from fmagenre.features.compute import compute_features, feature_columns, read_official_features
-from fmagenre.features.table import map_to_table, value_frame
+from fmagenre.features.table import map_to_table
 from fmagenre.infra.atomic import write_parquet
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import Params
@@ -187,7 +187,3 @@ def run_official_features(
         "seconds": round(time.perf_counter() - began, 2),
     }
 
-
-def feature_frame(track_ids: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    """The features table's schema: track_id, then the 518 float32 columns in FMA's order."""
-    return value_frame(track_ids, values, feature_columns())

@@ -106,7 +106,3 @@ def run_spectrograms(
         "seconds": round(time.perf_counter() - began, 2),
     }
 
-
-def open_spectrograms(path: Path) -> tuple[RowStore, pd.DataFrame]:
-    """The store and its index (track_id -> row, ok), for training and analysis."""
-    return RowStore.open(path), pd.read_parquet(Path(path) / INDEX_FILE)

@@ -62,7 +62,6 @@ CHECKPOINT_NAMES = {
     "penultimate_bn": "batch_normalization_10",
     "tags_dense": "dense_1",
 }
-OUTPUTS = ("tags", "penultimate")
 
 
 def build() -> Any:
