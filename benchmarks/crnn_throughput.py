@@ -27,7 +27,8 @@ from _crnn_data import make_store  # noqa: E402
 
 from fmagenre.infra.params import available_cores, parse_params  # noqa: E402
 from fmagenre.infra.store import RowStore  # noqa: E402
-from fmagenre.models.crnn.batches import CropBatches, mel_statistics  # noqa: E402
+from fmagenre.models.crnn.batches import CropBatches  # noqa: E402
+from fmagenre.models.crnn.crops import mel_statistics  # noqa: E402
 from fmagenre.models.crnn.model import build_crnn  # noqa: E402
 from fmagenre.models.crnn.train import assemble, configure_tensorflow  # noqa: E402
 

@@ -11,7 +11,8 @@ from fmagenre.infra.store import RowStore
 
 pytest.importorskip("keras")
 
-from fmagenre.models.crnn.batches import CropBatches, crop_starts, mel_statistics, predict_clips  # noqa: E402
+from fmagenre.models.crnn.batches import CropBatches  # noqa: E402
+from fmagenre.models.crnn.crops import crop_starts, mel_statistics, predict_clips  # noqa: E402
 from fmagenre.models.crnn.model import build_crnn  # noqa: E402
 from fmagenre.models.crnn.train import assemble, configure_tensorflow, fit_crnn  # noqa: E402
 

@@ -86,7 +86,7 @@ class LoadedModel:
             from fmagenre.models.classic import predict_proba
 
             return predict_proba(self.model, rows, len(self.classes))
-        from fmagenre.models.crnn.batches import clip_probabilities
+        from fmagenre.models.crnn.crops import clip_probabilities
 
         return clip_probabilities(
             self.model, iter(rows), len(rows), self.crop_frames, batch_size

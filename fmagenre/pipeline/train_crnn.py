@@ -53,7 +53,7 @@ def train_crnn(
 ) -> dict[str, Any]:
     """Fit the CRNN, write models/crnn/, the shared metrics schema and the training curves;
     return the report."""
-    from fmagenre.models.crnn.batches import predict_clips
+    from fmagenre.models.crnn.crops import predict_clips
     from fmagenre.models.crnn.train import assemble, configure_tensorflow, fit_crnn
 
     device = configure_tensorflow(params.compute.worker_count, params.model.seed)

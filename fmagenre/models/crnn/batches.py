@@ -1,10 +1,11 @@
-"""Batches of spectrogram crops streamed from the store, so memory does not grow with the data.
+"""Training batches of spectrogram crops streamed from the store, so memory does not grow with the data.
 
 Each batch reads only its own rows, with plain file reads into one reused buffer (see
 RowStore.read_copy), so training on fma_large needs no more memory than on the demo.
 Training batches are shuffled per epoch with random time crops (augmentation); evaluation
 batches use fixed crops. Everything random derives from (seed, epoch), so a run is
-reproducible.
+reproducible. A Keras PyDataset, so this module imports Keras (and TensorFlow): only
+training imports it; whole-clip prediction and the store's statistics are in crops.py.
 """
 
 from __future__ import annotations
@@ -18,16 +19,6 @@ from fmagenre.infra.native_stderr import import_keras
 from fmagenre.infra.store import RowStore
 
 keras = import_keras()
-
-
-def crop_starts(frames: int, crop: int) -> list[int]:
-    """Start frames of crops that together cover a whole clip (the last one ends at its end)."""
-    if crop >= frames:
-        return [0]
-    starts = list(range(0, frames - crop + 1, crop))
-    if starts[-1] + crop < frames:
-        starts.append(frames - crop)
-    return starts
 
 
 class CropBatches(keras.utils.PyDataset):
@@ -92,66 +83,3 @@ class CropBatches(keras.utils.PyDataset):
         if self.random_crops:
             self.epoch += 1
             self._plan()
-
-
-def predict_clips(
-    model, store_path: Path, rows: np.ndarray, crop_frames: int, batch_size: int
-) -> np.ndarray:
-    """Class probabilities per clip of the store: the mean over crops covering each clip."""
-    store = RowStore.open(store_path)
-    buffer = np.empty(store.row_shape, dtype=store.dtype)
-    try:
-        return clip_probabilities(
-            model,
-            (store.read_copy(int(row), out=buffer) for row in rows),
-            len(rows),
-            crop_frames,
-            batch_size,
-        )
-    finally:
-        store.close()
-
-
-def clip_probabilities(model, clips, count: int, crop_frames: int, batch_size: int) -> np.ndarray:
-    """Class probabilities of ``count`` [frames x mels] clips, each the mean of the model's
-    outputs over crops that cover the whole clip (so no part of a clip is ignored)."""
-    outputs = []
-    pending: list[np.ndarray] = []
-
-    def flush() -> None:
-        starts = crop_starts(pending[0].shape[0], crop_frames)
-        x = np.stack([clip[s : s + crop_frames] for clip in pending for s in starts]).astype(
-            np.float32
-        )
-        probabilities = np.asarray(model.predict_on_batch(x))
-        outputs.append(probabilities.reshape(len(pending), len(starts), -1).mean(axis=1))
-        pending.clear()
-
-    for clip in clips:
-        pending.append(np.array(clip, copy=True))
-        if len(pending) * len(crop_starts(clip.shape[0], crop_frames)) >= batch_size:
-            flush()
-    if pending:
-        flush()
-    if not outputs:
-        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    result = np.concatenate(outputs).astype(np.float32)
-    assert len(result) == count
-    return result
-
-
-def mel_statistics(store_path: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-mel mean and standard deviation over the given rows, streamed one row at a time."""
-    store = RowStore.open(store_path)
-    buffer = np.empty(store.row_shape, dtype=store.dtype)
-    total = np.zeros(store.row_shape[1])
-    squares = np.zeros(store.row_shape[1])
-    for row in rows:
-        data = store.read_copy(int(row), out=buffer).astype(np.float64)
-        total += data.sum(axis=0)
-        squares += np.square(data).sum(axis=0)
-    store.close()
-    count = max(1, len(rows) * store.row_shape[0])
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - np.square(mean), 1e-6))
-    return mean.astype(np.float32), std.astype(np.float32)

@@ -97,9 +97,13 @@ class TrainedCrnn:
 
 def fit_crnn(store_path: Path, data: CrnnData, params: Params, *, verbose: int = 2) -> TrainedCrnn:
     """Build and train the CRNN on the training split, stopping on the validation split."""
+    from fmagenre.infra.native_stderr import import_keras
     from fmagenre.infra.store import RowStore
-    from fmagenre.models.crnn.batches import CropBatches, keras, mel_statistics
+    from fmagenre.models.crnn.batches import CropBatches
+    from fmagenre.models.crnn.crops import mel_statistics
     from fmagenre.models.crnn.model import build_crnn
+
+    keras = import_keras()
 
     store = RowStore.open(store_path)
     frames, n_mels = store.row_shape
