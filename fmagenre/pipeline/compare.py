@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fmagenre.infra.atomic import atomic_path, write_json, write_text
+from fmagenre.infra.figures import pyplot
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +198,7 @@ def compare(
 
 def draw_figure(reports: dict[str, dict[str, Any]], best: str, out: Path) -> None:
     """Per-genre test F1 of each model, and the best model's test confusion matrix."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     classes = reports[best]["classes"]
     fig, (bars, matrix) = plt.subplots(
         1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [1.4, 1]}
