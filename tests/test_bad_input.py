@@ -26,7 +26,7 @@ from fmagenre.infra.params import load_params, parse_params
 from fmagenre.models import predict
 from fmagenre.models.classic import train_and_evaluate
 from fmagenre.models.files import save_pipeline
-from fmagenre.models.predict import load_model
+from fmagenre.models.loading import load_model
 from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
 
 PROJECT = Path(__file__).resolve().parents[1]

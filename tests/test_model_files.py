@@ -31,7 +31,7 @@ from fmagenre.models.files import (
     read_consistently,
     save_pipeline,
 )
-from fmagenre.models.predict import load_model
+from fmagenre.models.loading import load_model
 from fmagenre.models.reduction import RedundancyFilter
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -107,7 +107,8 @@ def file_features(
     import pandas as pd
 
     from fmagenre.features.compute import QUIRK_SR, feature_columns
-    from fmagenre.models.predict import InputRecipe, display_path, input_batches, usable
+    from fmagenre.models.loading import InputRecipe
+    from fmagenre.models.predict import display_path, input_batches, usable
     from fmagenre.pipeline.decode import DecodeSettings
 
     # the features stage's input at the native rate (the decode rate is not used there)

@@ -18,7 +18,7 @@ from fmagenre.infra.errors import UserError
 from fmagenre.infra.paths import MODELS
 
 if TYPE_CHECKING:
-    from fmagenre.models.predict import LoadedModel
+    from fmagenre.models.loading import LoadedModel
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fmagenre.models.predict import load_model
+    from fmagenre.models.loading import load_model
 
     return report(args, lambda: load_model(args.models_dir, args.model))
 
