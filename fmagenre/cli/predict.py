@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from fmagenre.cli.arguments import non_negative_int
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.paths import MODELS
+from fmagenre.models.names import MODEL_NAMES
 
 if TYPE_CHECKING:
     from fmagenre.models.loading import LoadedModel
@@ -28,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="best",
-        choices=["best", "rf", "svm", "gbdt", "crnn", "musicnn"],
+        choices=["best", *MODEL_NAMES],
         help="which trained model (default: the best one chosen by the compare stage)",
     )
     parser.add_argument(

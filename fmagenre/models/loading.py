@@ -18,16 +18,9 @@ import numpy as np
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import DecodeParams
 from fmagenre.models.files import FolderSnapshot, load_keras, load_pipeline, read_consistently
+from fmagenre.models.names import MODEL_NAMES, training_stage
 from fmagenre.pipeline.decode import DecodeSettings
 
-MODEL_NAMES = ("rf", "svm", "gbdt", "crnn", "musicnn")
-TRAINING_STAGE = {
-    "rf": "train@rf",
-    "svm": "train@svm",
-    "gbdt": "train@gbdt",
-    "crnn": "train_crnn",
-    "musicnn": "train_musicnn",
-}
 SYNTHETIC_NOTE = (
     "this model was trained on the synthetic demo dataset: its genres are made-up recipes, not "
     "real music genres. For real music, `python -m fmagenre tag FILE` gives pretrained musicnn's "
@@ -113,7 +106,7 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
     if name not in MODEL_NAMES:
         raise UserError(f"unknown model {name!r} (allowed: best, {', '.join(MODEL_NAMES)})")
     return read_consistently(
-        Path(models_dir) / name, TRAINING_STAGE[name], functools.partial(_build_model, name)
+        Path(models_dir) / name, training_stage(name), functools.partial(_build_model, name)
     )
 
 

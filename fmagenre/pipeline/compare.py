@@ -1,7 +1,7 @@
 """The compare stage's logic: every trained model side by side, and the best one named.
 
 The best model is the one with the highest *validation* macro-F1 (ties: the first in
-MODEL_ORDER, then by name), never the best on test: test numbers are reported, not used to
+fmagenre.models.names, then by name), never the best on test: test numbers are reported, not used to
 choose, or they would stop being an honest estimate.
 
 Models are the details files found in ``reports/models/`` (evaluation.write_model_outputs),
@@ -24,22 +24,13 @@ import pandas as pd
 
 from fmagenre.infra.atomic import atomic_path, write_json, write_text
 from fmagenre.infra.figures import pyplot
+from fmagenre.models.names import MODEL_NAMES, title
 
 log = logging.getLogger(__name__)
 
-MODEL_ORDER = ("rf", "svm", "gbdt", "crnn", "musicnn")
-TITLES = {
-    "rf": "Random Forest",
-    "svm": "SVM (RBF)",
-    "gbdt": "CatBoost",
-    "crnn": "CRNN",
-    "musicnn": "musicnn embeddings",
-}
-
-
 def model_order(name: str) -> tuple[int, str]:
-    """Known models first, in MODEL_ORDER; any other after them, by name."""
-    return (MODEL_ORDER.index(name) if name in MODEL_ORDER else len(MODEL_ORDER), name)
+    """Known models first, in MODEL_NAMES' order; any other after them, by name."""
+    return (MODEL_NAMES.index(name) if name in MODEL_NAMES else len(MODEL_NAMES), name)
 
 
 def load_reports(details_dir: Path) -> dict[str, dict[str, Any]]:
@@ -55,7 +46,7 @@ def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "model": name,
-                "title": TITLES.get(name, name),
+                "title": title(name),
                 "validation_macro_f1": report["validation"]["macro_f1"],
                 "validation_accuracy": report["validation"]["accuracy"],
                 "test_accuracy": report["test"]["accuracy"],
@@ -125,7 +116,7 @@ def leaderboard_markdown(rows: list[dict[str, Any]], best: str) -> str:
 def per_genre_table(reports: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Long format (model, genre, f1): one plot draws any number of models from it."""
     rows = [
-        {"model": TITLES.get(name, name), "genre": genre, "f1": scores["f1"]}
+        {"model": title(name), "genre": genre, "f1": scores["f1"]}
         for name, report in reports.items()
         for genre, scores in report["per_genre"].items()
     ]
@@ -207,7 +198,7 @@ def draw_figure(reports: dict[str, dict[str, Any]], best: str, out: Path) -> Non
     x = np.arange(len(classes))
     for i, (name, report) in enumerate(reports.items()):
         f1 = [report["per_genre"].get(genre, {}).get("f1", 0.0) for genre in classes]
-        bars.bar(x + (i - (len(reports) - 1) / 2) * width, f1, width, label=TITLES.get(name, name))
+        bars.bar(x + (i - (len(reports) - 1) / 2) * width, f1, width, label=title(name))
     bars.set_xticks(x, classes, rotation=35, ha="right")
     bars.set_ylim(0, 1.12)
     bars.set_ylabel("F1 on the test split")
@@ -232,7 +223,7 @@ def draw_figure(reports: dict[str, dict[str, Any]], best: str, out: Path) -> Non
     matrix.set_yticks(range(len(classes)), classes)
     matrix.set_xlabel("predicted genre")
     matrix.set_ylabel("true genre")
-    matrix.set_title(f"{TITLES.get(best, best)} (best on validation): test confusion")
+    matrix.set_title(f"{title(best)} (best on validation): test confusion")
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
