@@ -18,6 +18,7 @@ from typing import Any
 
 from fmagenre.arguments import non_negative_int
 from fmagenre.errors import UserError
+from fmagenre.fma import CLIP_SECONDS
 from fmagenre.params import AudioParams, DecodeParams
 
 FORMATS = (".parquet", ".csv")
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration",
         type=float,
-        default=AudioParams().duration,
+        default=CLIP_SECONDS,
         help="seconds of a longer file to describe (default: %(default)s, FMA's clip length; "
         "a file at most 1 s longer is read whole, as FMA read its clips)",
     )

@@ -23,7 +23,7 @@ from fmagenre.evaluation import (
     write_model_outputs,
     write_training_curves,
 )
-from fmagenre.params import Params, as_dict
+from fmagenre.params import Params
 from fmagenre.store import RowStore
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,10 @@ def train_crnn(
             staged / "params.json",
             {
                 "model": "crnn",
-                "params": {"model": as_dict(params.model)},
+                "params": {"model": params.model.model_dump(mode="json")},
                 # what predict must apply to a new file to get this model's input
                 "input": {
-                    "audio": as_dict(params.audio),
+                    "audio": params.audio.model_dump(mode="json"),
                     "min_seconds": params.decode.min_seconds,
                     "spectrogram": {
                         k: store_attrs[k]
