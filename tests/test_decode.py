@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from conftest import tone, write_mp3
 
-from fmagenre import decode as decode_module
-from fmagenre.audio import INT16_SCALE, decode_file, from_int16
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
-from fmagenre.decoded import read_decoded
-from fmagenre.errors import UserError
-from fmagenre.manifest import run_manifest
-from fmagenre.params import parse_params
-from fmagenre.store import RowStore
+from fmagenre.audio.decoded import read_decoded
+from fmagenre.audio.decoding import INT16_SCALE, decode_file, from_int16
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
+from fmagenre.pipeline import decode as decode_module
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
+from fmagenre.pipeline.manifest import run_manifest
 
 SETTINGS = DecodeSettings(sr=22050, duration=4.0, crop="center")
 
@@ -274,7 +274,7 @@ def test_stderr_captures_from_several_threads_take_turns():
     import threading
     import time
 
-    from fmagenre.native_stderr import captured
+    from fmagenre.infra.native_stderr import captured
 
     before = os.fstat(2)
     results = {}

@@ -10,9 +10,9 @@ import yaml
 from dvc_project import committed_params
 from pydantic import ValidationError
 
-from fmagenre.errors import ParamsError
-from fmagenre.params import Params, load_params, parse_params
-from fmagenre.params_file import read_yaml
+from fmagenre.infra.errors import ParamsError
+from fmagenre.infra.params import Params, load_params, parse_params
+from fmagenre.infra.params_file import read_yaml
 
 
 @pytest.fixture()

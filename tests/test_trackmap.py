@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from fmagenre.params import parse_params
-from fmagenre.trackmap import (
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.trackmap import (
     InlineBackend,
     Journal,
     RowSpec,

@@ -24,9 +24,9 @@ import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from fmagenre.atomic import remove
-from fmagenre.errors import UserError
-from fmagenre.fma import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.fma.facts import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.infra.atomic import remove
+from fmagenre.infra.errors import UserError
 from fmagenre.synth.recipes import GENRES, ArtistStyle, artist_style, render
 
 FAULTS = ("no_audio", "truncated", "short", "silent", "missing")
