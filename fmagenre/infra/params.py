@@ -27,6 +27,8 @@ PARAMS_FILE = Path("params.yaml")
 
 
 class Section(BaseModel):
+    """A section of params.yaml: strict, closed, immutable; its defaults are checked too."""
+
     model_config = ConfigDict(
         strict=True,
         extra="forbid",

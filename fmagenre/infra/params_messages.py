@@ -34,7 +34,10 @@ def explain(error: ValidationError, raw: Any, model: type[BaseModel]) -> str:
         return f"{where} must be a mapping of keys, got {show(first['input'])}"
     section, key = loc[:2]
     words = allowed(model.model_fields[section].annotation, key)
-    return f"{section}.{key} = {show(raw[section][key])} is not allowed (allowed: {words})"
+    value = (
+        raw[section].get(key, first["input"]) if isinstance(raw[section], dict) else first["input"]
+    )
+    return f"{section}.{key} = {show(value)} is not allowed (allowed: {words})"
 
 
 def allowed(section: type[BaseModel], key: str) -> str:
