@@ -142,6 +142,34 @@ def test_every_model_beats_chance_and_writes_the_schema(name, data, tmp_path):
     assert used["chosen"] == report["details"]["chosen"] and len(used["search"]) == len(
         candidates(name, parse_params(FAST))
     )
+    # the saved model was fitted with exactly the chosen values (set_params reached them)
+    estimator = model.named_steps["model"]
+    effective = {
+        "rf": lambda: estimator.get_params(),
+        "svm": lambda: estimator.estimator.get_params(),  # the SVC inside the calibration
+        "gbdt": lambda: estimator.get_all_params(),  # what CatBoost trained with
+    }[name]()
+    catboost_names = {"early_stopping_rounds": "od_wait"}
+    for key, value in used["chosen"].items():
+        assert effective[catboost_names.get(key, key)] == pytest.approx(value), key
+
+
+def test_candidates_are_every_combination_and_the_first_wins_ties_in_a_stated_order():
+    rf = candidates(
+        "rf", parse_params({"rf": {"max_features": ["sqrt", 0.1], "min_samples_leaf": [1, 3]}})
+    )
+    assert list(rf[0]) == ["n_estimators", "max_features", "max_depth", "min_samples_leaf"]
+    assert [(c["max_features"], c["min_samples_leaf"]) for c in rf] == [
+        ("sqrt", 1), ("sqrt", 3), (0.1, 1), (0.1, 3)
+    ]  # fmt: skip
+    musicnn = candidates(
+        "musicnn", parse_params({"musicnn": {"classifier": ["logistic", "svm"], "C": [0.1, 1.0]}})
+    )
+    # each classifier with every C, as params.yaml lists them
+    assert [(c["classifier"], c["C"]) for c in musicnn] == [
+        ("logistic", 0.1), ("logistic", 1.0), ("svm", 0.1), ("svm", 1.0)
+    ]  # fmt: skip
+    assert all(c["max_iter"] == 2000 for c in musicnn)
 
 
 def test_the_svm_reports_its_svcs_own_decision(tmp_path):

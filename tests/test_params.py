@@ -1,14 +1,18 @@
 """The params loader: every bad value stops with one line naming the key and what is allowed."""
 
 import difflib
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from dvc_project import committed_params
+from pydantic import ValidationError
 
 from fmagenre.infra.errors import ParamsError
 from fmagenre.infra.params import Params, load_params, parse_params
+from fmagenre.infra.params_file import read_yaml
 
 
 @pytest.fixture()
@@ -24,7 +28,7 @@ def test_project_params_file_is_valid_and_complete(project_params):
     params = load_params(project_params)
     raw = yaml.safe_load(project_params.read_text())
     # every section of the schema is spelled out in the project's file, so DVC can track it
-    assert set(raw) == {f for f in Params.__dataclass_fields__}
+    assert set(raw) == set(Params.model_fields)
     assert params.audio.sr == raw["audio"]["sr"]
 
 
@@ -48,6 +52,21 @@ def test_dvc_set_param_changes_only_the_line_it_sets(tmp_path, project_params, o
     # what went is the old value only: its line or its list items, no comment, no blank line
     assert all(line.lstrip().startswith((f"{key}:", "- ")) for line in removed), removed
     assert load_params(copy) != load_params(project_params)
+
+
+def test_params_yaml_spells_out_every_key_and_its_values_are_the_models_defaults(project_params):
+    # params.yaml is the single source of the defaults: the model's own (used by commands
+    # and tests that run without the file) must be the same values, key for key
+    raw = yaml.safe_load(project_params.read_text())
+    for name, section in Params.model_fields.items():
+        assert set(raw[name]) == set(section.annotation.model_fields), name
+    assert load_params(project_params) == Params()
+
+
+def test_sections_are_immutable():
+    params = parse_params({})
+    with pytest.raises(ValidationError, match="frozen"):
+        params.audio.sr = 16000  # type: ignore[misc]
 
 
 def test_one_value_stands_for_a_list_of_one():
@@ -147,3 +166,42 @@ def test_params_command_prints_validated_values(tmp_path, capsys):
     good.write_text(project.replace("sr: 22050", "sr: -1"))
     assert main(["params", "--file", str(good)]) == 2
     assert "audio.sr = -1 is not allowed" in capsys.readouterr().err
+
+
+# values the loader refuses and values it takes; the printed schema must say the same
+SCHEMA_CASES = [
+    ({"audio": {"sr": "fast"}}, False),
+    ({"audio": {"sr": 100}}, False),
+    ({"audio": {"rate": 1}}, False),
+    ({"audo": {}}, False),
+    ({"synth": {"faults": "yes"}}, False),
+    ({"compute": {"workers": True}}, False),
+    ({"model": {"dropout": 1.0}}, False),
+    ({"rf": {"max_features": ["sqrt", 2.0]}}, False),
+    ({"gbdt": {"depth": []}}, False),
+    ({"musicnn": {"classifier": ["logistic", "knn"]}}, False),
+    ({"audio": {"sr": 16000, "duration": 30}}, True),
+    ({"gbdt": {"depth": 4}, "rf": {"max_depth": None, "max_features": ["log2", 0.5]}}, True),
+    ({"svm": {"C": [10.0, 0.5], "gamma": 0.01}}, True),
+    ({"spectrogram": {"fmax": 8000}}, True),
+]
+
+
+@pytest.mark.parametrize(("raw", "valid"), SCHEMA_CASES)
+def test_the_printed_json_schema_agrees_with_the_loader(raw, valid, project_params, capsys):
+    from fmagenre.cli import main
+
+    assert main(["params", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.check_schema(schema)
+    assert not list(validator.iter_errors(read_yaml(project_params.read_text())))
+    assert validator.is_valid(raw) == valid
+    if valid:
+        parse_params(raw)
+    else:
+        with pytest.raises(ParamsError):
+            parse_params(raw)
+    # an editor shows what each key means and its default
+    audio = schema["$defs"]["AudioParams"]["properties"]["duration"]
+    assert audio["default"] == Params().audio.duration and "zero-padded" in audio["description"]

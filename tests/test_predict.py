@@ -241,6 +241,7 @@ def test_a_model_trained_on_fmas_features_csv_gets_the_same_features_at_predict(
     params = parse_params(
         {
             "data": {"subset": "small"},  # FMA's features.csv: a real subset
+            "audio": {"duration": 30.0},  # of 30-s clips, as features.csv describes them
             "features": {"source": "official"},
             "rf": {"n_estimators": 50, "min_samples_leaf": 1, "max_features": "sqrt"},
             "compute": {"workers": 1},

@@ -30,6 +30,12 @@ def test_redundancy_filter_drops_constant_and_correlated_features():
     kept = RedundancyFilter(variance_threshold=0.0, correlation_threshold=0.95).fit(X).get_support()
     assert kept.tolist() == [True, False, False, True, True]  # the copy of a and the constant go
     assert RedundancyFilter(correlation_threshold=0.8).fit(X).transform(X).shape == (200, 2)
+    # a scikit-learn selector: names out and the way back come with it
+    fitted = RedundancyFilter().fit(X)
+    names = ["a", "twice_a", "constant", "b", "minus_b"]
+    assert fitted.get_feature_names_out(names).tolist() == ["a", "b", "minus_b"]
+    restored = fitted.inverse_transform(fitted.transform(X))
+    assert np.array_equal(restored[:, kept], X[:, kept]) and not restored[:, ~np.array(kept)].any()
 
 
 @pytest.mark.parametrize(

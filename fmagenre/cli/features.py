@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fmagenre.cli.arguments import non_negative_int
+from fmagenre.fma.facts import CLIP_SECONDS
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import AudioParams, DecodeParams
 
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration",
         type=float,
-        default=AudioParams().duration,
+        default=CLIP_SECONDS,
         help="seconds of a longer file to describe (default: %(default)s, FMA's clip length; "
         "a file at most 1 s longer is read whole, as FMA read its clips)",
     )

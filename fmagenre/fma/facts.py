@@ -48,6 +48,8 @@ TOP_LEVEL_GENRES: dict[str, int] = {
 
 SPLITS = ("training", "validation", "test")
 
+CLIP_SECONDS = 30.0  # every clip of fma_small, medium and large (fma_full: whole tracks)
+
 
 def audio_relpath(track_id: int) -> Path:
     """FMA's path scheme: track 2 lives at 000/000002.mp3 inside fma_<subset>/."""

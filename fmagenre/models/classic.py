@@ -13,7 +13,6 @@ which is about FMA's 518 features).
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import shutil
@@ -26,13 +25,14 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fmagenre.fma.dataset import FeatureSplits, feature_splits, require_trainable
 from fmagenre.infra.atomic import atomic_path, write_json
 from fmagenre.infra.errors import UserError
-from fmagenre.infra.params import Params, as_dict
+from fmagenre.infra.params import Params
 from fmagenre.models.evaluation import (
     macro_f1,
     model_report,
@@ -49,49 +49,37 @@ EMBEDDING_MODELS = ("musicnn",)  # on data/embeddings.parquet instead of the FMA
 
 
 def candidates(name: str, params: Params) -> list[dict[str, Any]]:
-    """Every combination of the search space of model ``name``, in a fixed order."""
-    space = as_dict(getattr(params, name))
-    fixed = {key: value for key, value in space.items() if not isinstance(value, list)}
-    searched = {key: value for key, value in space.items() if isinstance(value, list)}
-    return [
-        {**fixed, **dict(zip(searched, combo, strict=True))}
-        for combo in itertools.product(*searched.values())
-    ]
+    """Every combination of model ``name``'s params.yaml values (one value is a list of one),
+    in ParameterGrid's order (keys sorted, the last varying fastest); musicnn's classifiers one
+    after the other, each with every C. Keys read in params.yaml's order."""
+    section = getattr(params, name).model_dump()
+    grid = {
+        key: list(value) if isinstance(value, tuple) else [value] for key, value in section.items()
+    }
+    if name == "musicnn":
+        grid = [{**grid, "classifier": [classifier]} for classifier in grid["classifier"]]
+    return [{key: candidate[key] for key in section} for candidate in ParameterGrid(grid)]
 
 
-def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
+def make_estimator(name: str, params: Params) -> Any:
+    """The estimator with the settings no candidate changes (seed, threads, loss)."""
     seed, threads = params.train.seed, params.compute.worker_count
     if name == "rf":
         from sklearn.ensemble import RandomForestClassifier
 
-        return RandomForestClassifier(
-            n_estimators=hyper["n_estimators"],
-            max_features=hyper["max_features"],
-            max_depth=hyper["max_depth"],
-            min_samples_leaf=hyper["min_samples_leaf"],
-            random_state=seed,
-            n_jobs=threads,
-        )
+        return RandomForestClassifier(random_state=seed, n_jobs=threads)
     if name == "svm":
         from sklearn.svm import SVC
 
-        svc = SVC(kernel="rbf", C=hyper["C"], gamma=hyper["gamma"])
-        return PlattSVC(svc, method="sigmoid", ensemble=False)
-    if name == "musicnn":
-        if hyper["classifier"] == "svm":
-            return make_estimator("svm", {"C": hyper["C"], "gamma": "scale"}, params)
+        return PlattSVC(SVC(kernel="rbf"), method="sigmoid", ensemble=False)
+    if name == "musicnn":  # the logistic regression; an svm candidate replaces it
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=hyper["C"], max_iter=hyper["max_iter"], random_state=seed)
+        return LogisticRegression(random_state=seed)
     if name == "gbdt":
         from catboost import CatBoostClassifier
 
         return CatBoostClassifier(
-            iterations=hyper["iterations"],
-            learning_rate=hyper["learning_rate"],
-            depth=hyper["depth"],
-            l2_leaf_reg=hyper["l2_leaf_reg"],
-            border_count=hyper["border_count"],
             loss_function="MultiClass",
             random_seed=seed,
             thread_count=threads,
@@ -99,6 +87,20 @@ def make_estimator(name: str, hyper: dict[str, Any], params: Params) -> Any:
             allow_writing_files=False,
         )
     raise ValueError(f"unknown model {name!r}")
+
+
+def candidate_settings(name: str, candidate: dict[str, Any], params: Params) -> dict[str, Any]:
+    """A candidate in its pipeline's own parameter names, for ``pipeline.set_params``."""
+    if name == "musicnn" and candidate["classifier"] == "svm":
+        return {
+            "model": make_estimator("svm", params),
+            "model__estimator__C": candidate["C"],
+            "model__estimator__gamma": "scale",
+        }
+    if name == "musicnn":
+        return {"model__C": candidate["C"], "model__max_iter": candidate["max_iter"]}
+    prefix = "model__estimator__" if name == "svm" else "model__"  # the SVC inside PlattSVC
+    return {prefix + key: value for key, value in candidate.items()}
 
 
 class PlattSVC(CalibratedClassifierCV):
@@ -143,16 +145,19 @@ class SearchResult:
 
 
 def fit_candidate(
-    name: str, hyper: dict[str, Any], data: FeatureSplits, params: Params
+    name: str, candidate: dict[str, Any], data: FeatureSplits, params: Params
 ) -> Pipeline:
-    """Fit preprocessing and estimator on the training split (CatBoost watches validation to stop)."""
+    """Fit preprocessing, then the estimator, on the training split (CatBoost watches
+    validation to stop)."""
     X_train, y_train = data.X["training"], data.y("training")
     check_reduction(params.preprocess, *X_train.shape)
     steps = preprocessing(name, params, X_train.shape[1])
-    prepared = Pipeline(steps).fit(X_train, y_train) if steps else None
+    pipeline = Pipeline([*steps, ("model", make_estimator(name, params))])
+    pipeline.set_params(**candidate_settings(name, candidate, params))
+    prepared = Pipeline(steps).fit(X_train, y_train) if steps else None  # fits the steps
     transform = prepared.transform if prepared is not None else (lambda X: X)
-    estimator = make_estimator(name, hyper, params)
-    if name == "svm" or hyper.get("classifier") == "svm":
+    estimator = pipeline.named_steps["model"]
+    if isinstance(estimator, PlattSVC):
         # Platt scaling needs every class in every fold: fewer folds on tiny data
         smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
         if smallest < 2:
@@ -165,12 +170,11 @@ def fit_candidate(
             transform(X_train),
             y_train,
             eval_set=(transform(data.X["validation"]), data.y("validation")),
-            early_stopping_rounds=hyper["early_stopping_rounds"],
             use_best_model=True,
         )
     else:
         estimator.fit(transform(X_train), y_train)
-    return Pipeline([*(prepared.steps if prepared is not None else []), ("model", estimator)])
+    return pipeline
 
 
 def search(name: str, data: FeatureSplits, params: Params) -> SearchResult:
@@ -253,12 +257,16 @@ def train_and_evaluate(
     predict_ms = 1000 * (time.perf_counter() - began) / max(1, len(data.X["test"]))
 
     model_dir = Path(model_dir)
-    reduced = {} if name in EMBEDDING_MODELS else {"preprocess": as_dict(params.preprocess)}
+    reduced = (
+        {}
+        if name in EMBEDDING_MODELS
+        else {"preprocess": params.preprocess.model_dump(mode="json")}
+    )
     used = {
         "model": name,
         "params": {
-            name: as_dict(getattr(params, name)),
-            "train": as_dict(params.train),
+            name: getattr(params, name).model_dump(mode="json"),
+            "train": params.train.model_dump(mode="json"),
             **reduced,
         },
         "chosen": result.hyper,
@@ -266,7 +274,7 @@ def train_and_evaluate(
         "features_used": kept_features(result.pipeline, data.columns),
         # what predict must apply to a new file to get this model's input
         "input": {
-            "audio": as_dict(params.audio),
+            "audio": params.audio.model_dump(mode="json"),
             "min_seconds": params.decode.min_seconds,
             **(
                 {"embedding": "musicnn"}

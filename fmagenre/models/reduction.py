@@ -11,22 +11,24 @@ import functools
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
-from sklearn.feature_selection import SelectKBest, mutual_info_classif
+from sklearn.feature_selection import SelectKBest, SelectorMixin, mutual_info_classif
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fmagenre.infra.errors import ParamsError
 from fmagenre.infra.params import PreprocessParams
 
 
-class RedundancyFilter(TransformerMixin, BaseEstimator):
+class RedundancyFilter(SelectorMixin, BaseEstimator):
     """Drops near-constant features, then one of each pair correlated above a threshold.
 
     Features are scanned in order and a feature is kept only if its absolute correlation with
     every feature already kept is at most ``correlation_threshold`` — FMA's 518 features
-    hold many such pairs (a median next to a mean, neighbouring MFCCs).
+    hold many such pairs (a median next to a mean, neighbouring MFCCs). A scikit-learn
+    selector: transform, get_support, inverse_transform and get_feature_names_out come with it.
     """
 
     def __init__(self, variance_threshold: float = 0.0, correlation_threshold: float = 0.95):
@@ -34,7 +36,7 @@ class RedundancyFilter(TransformerMixin, BaseEstimator):
         self.correlation_threshold = correlation_threshold
 
     def fit(self, X: np.ndarray, y: Any = None) -> RedundancyFilter:
-        X = np.asarray(X, dtype=np.float64)
+        X = validate_data(self, X, dtype=np.float64)
         candidates = np.flatnonzero(X.var(axis=0) > self.variance_threshold)
         correlation = (
             np.abs(np.nan_to_num(np.corrcoef(X[:, candidates], rowvar=False)))
@@ -47,13 +49,10 @@ class RedundancyFilter(TransformerMixin, BaseEstimator):
                 kept.append(i)
         self.support_ = np.zeros(X.shape[1], dtype=bool)
         self.support_[candidates[kept]] = True
-        self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(X)[:, self.support_]
-
-    def get_support(self) -> np.ndarray:
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self)
         return self.support_
 
 
@@ -101,11 +100,11 @@ def check_reduction(preprocess: PreprocessParams, n_samples: int, n_features: in
 
 
 def kept_features(pipeline: Pipeline, columns: list[str]) -> list[str] | str:
-    """Which input features a fitted pipeline uses (or a description, for PCA)."""
-    steps = dict(pipeline.steps)
-    if "filter" in steps or "select" in steps:
-        support = (steps.get("filter") or steps.get("select")).get_support()
-        return [column for column, keep in zip(columns, support, strict=True) if keep]
-    if "pca" in steps:
-        return f"{steps['pca'].named_steps['project'].n_components_} principal components of {len(columns)} features"
-    return columns
+    """Which input features a fitted pipeline uses (or a description, for PCA): the names its
+    steps before the model give out (imputation keeps every column, a selector its own)."""
+    if "pca" in pipeline.named_steps:
+        projection = pipeline.named_steps["pca"].named_steps["project"]
+        return f"{projection.n_components_} principal components of {len(columns)} features"
+    if len(pipeline) == 1:  # the model alone: CatBoost takes the table as it is
+        return columns
+    return [str(name) for name in pipeline[:-1].get_feature_names_out(columns)]

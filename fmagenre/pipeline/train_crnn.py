@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fmagenre.infra.atomic import atomic_path, write_json
-from fmagenre.infra.params import Params, as_dict
+from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
 from fmagenre.models.evaluation import (
     model_report,
@@ -85,10 +85,10 @@ def train_crnn(
             staged / "params.json",
             {
                 "model": "crnn",
-                "params": {"model": as_dict(params.model)},
+                "params": {"model": params.model.model_dump(mode="json")},
                 # what predict must apply to a new file to get this model's input
                 "input": {
-                    "audio": as_dict(params.audio),
+                    "audio": params.audio.model_dump(mode="json"),
                     "min_seconds": params.decode.min_seconds,
                     "spectrogram": {
                         k: store_attrs[k]
