@@ -16,7 +16,6 @@ import functools
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from typing import Any
 import pandas as pd
 import soundfile as sf
 
-from fmagenre.atomic import remove
 from fmagenre.audio import (
     INT16_SCALE,
     DecodedClip,
@@ -40,7 +38,8 @@ from fmagenre.decoded import DECODED_FILE, STATUSES, WITH_AUDIO
 from fmagenre.native_stderr import captured
 from fmagenre.params import Params
 from fmagenre.store import RowStore
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
+from fmagenre.trackmap import RowSpec, TrackOutput
+from fmagenre.trackrun import track_run
 
 log = logging.getLogger(__name__)
 
@@ -175,21 +174,17 @@ def run_decode(
     its ``decoded.parquet``; return the summary (counts per status, hours of audio, time)."""
     settings = DecodeSettings.from_params(params)
     items = decode_items(tracks)
-    journal = Journal.open(
-        work_dir,
-        {
+    with track_run(
+        functools.partial(decode_track, settings=settings),
+        items,
+        work_dir=work_dir,
+        fingerprint={
             "stage": "decode",
             "format": FORMAT_VERSION,
             "settings": dataclasses.asdict(settings),
             "inputs": inputs_fingerprint(items),
         },
-    )
-    began = time.perf_counter()
-    records, store = map_into_store(
-        functools.partial(decode_track, settings=settings),
-        items,
         compute=params.compute,
-        journal=journal,
         name="audio",
         row_spec=RowSpec((settings.length,), "int16"),
         rows_per_shard=ROWS_PER_SHARD,
@@ -201,23 +196,13 @@ def run_decode(
         },
         desc="decode",
         progress=progress,
-    )
-    store.close()
-    elapsed = time.perf_counter() - began
-
-    decoded = decoded_table(items, records)
-    warning = short_warning(decoded, settings.duration)
-    if warning:
-        log.warning(warning)
-    # Written into the finished store before it leaves the work folder, so the store and its
-    # records move into place together; once it has moved, only finish() may follow, and a
-    # run stopped before it finds its store gone and decodes afresh (map_into_store).
-    decoded.to_parquet(store.path / DECODED_FILE, index=False)
-    remove(audio_out)
-    audio_out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(store.path, audio_out)
-    finish(journal)
-    return summarise(decoded, elapsed)
+    ) as run:
+        decoded = decoded_table(items, run.records)
+        warning = short_warning(decoded, settings.duration)
+        if warning:
+            log.warning(warning)
+        run.move_store(audio_out, {DECODED_FILE: decoded})
+    return summarise(decoded, run.seconds)
 
 
 def decoded_table(items: list[DecodeItem], records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -44,7 +44,7 @@ from fmagenre.features import compute_features, feature_columns, read_official_f
 from fmagenre.params import Params
 from fmagenre.store import RowStore
 from fmagenre.track_table import map_to_table, value_frame
-from fmagenre.trackmap import Journal, TrackOutput
+from fmagenre.trackmap import TrackOutput
 
 FORMAT_VERSION = 2  # 2: FMA's sr quirk, native rate by default
 
@@ -127,9 +127,13 @@ def run_features(
         track_fn = features_track
         inputs = store_identity(audio_dir)
     columns = feature_columns()
-    journal = Journal.open(
-        work_dir,
-        {
+    run = map_to_table(
+        functools.partial(track_fn, settings=settings),
+        items,
+        columns,
+        compute=params.compute,
+        work_dir=work_dir,
+        fingerprint={
             "stage": "features",
             "format": FORMAT_VERSION,
             "sample_rate": params.features.sample_rate,
@@ -137,14 +141,6 @@ def run_features(
             "inputs": inputs,
             "tracks": [item.track_id for item in items],
         },
-    )
-    began = time.perf_counter()
-    run = map_to_table(
-        functools.partial(track_fn, settings=settings),
-        items,
-        columns,
-        compute=params.compute,
-        journal=journal,
         out_path=out_path,
         desc="features",
         progress=progress,
@@ -161,7 +157,7 @@ def run_features(
         "failed": len(run.failures),
         "failures": run.failures[:20],
         "columns": len(columns),
-        "seconds": round(time.perf_counter() - began, 2),
+        "seconds": round(run.seconds, 2),
     }
 
 

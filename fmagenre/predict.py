@@ -16,7 +16,6 @@ import functools
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,10 @@ from tqdm.auto import tqdm
 from fmagenre.audio import from_int16, to_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_clip
 from fmagenre.errors import UserError
+from fmagenre.executors import open_executor
 from fmagenre.model_files import FolderSnapshot, load_keras, load_pipeline, read_consistently
 from fmagenre.params import ComputeParams, DecodeParams
-from fmagenre.trackmap import Journal, RowSpec, TrackOutput, make_backend, map_tracks
+from fmagenre.trackmap import RowSpec, TrackOutput, map_tracks
 
 log = logging.getLogger(__name__)
 
@@ -323,31 +323,28 @@ def input_batches(
     batch_size = BATCH_CHUNKS * CHUNK_FILES * compute.worker_count
     track_fn = functools.partial(prepare_input, recipe=recipe)
     bar = tqdm(total=len(files), unit="file", desc=desc, disable=not progress, smoothing=0.1)
-    backend = make_backend(compute)  # one pool for every batch
+    executor = open_executor(compute)  # one pool for every batch
     try:
-        with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
-            for start in range(0, len(files), batch_size):
-                batch = files[start : start + batch_size]
-                rows = np.zeros((len(batch), *spec.shape), dtype=spec.dtype)
+        for start in range(0, len(files), batch_size):
+            batch = files[start : start + batch_size]
+            rows = np.zeros((len(batch), *spec.shape), dtype=spec.dtype)
 
-                def keep(first: int, block: np.ndarray, rows: np.ndarray = rows) -> None:
-                    rows[first : first + len(block)] = block
-                    bar.update(len(block))
+            def keep(first: int, block: np.ndarray, rows: np.ndarray = rows) -> None:
+                rows[first : first + len(block)] = block
+                bar.update(len(block))
 
-                journal = Journal.open(Path(tmp) / str(start), {"predict": start})
-                records = map_tracks(
-                    track_fn,
-                    [str(path) for path in batch],
-                    compute=compute,
-                    journal=journal,
-                    on_rows=keep,
-                    row_spec=spec,
-                    progress=False,
-                    backend=backend,
-                )
-                yield batch, records, rows
+            records = map_tracks(  # no journal: nothing of a predict run is resumed
+                track_fn,
+                [str(path) for path in batch],
+                compute=compute,
+                on_rows=keep,
+                row_spec=spec,
+                progress=False,
+                executor=executor,
+            )
+            yield batch, records, rows
     finally:
-        backend.close()
+        executor.shutdown(wait=True, cancel_futures=True)
         bar.close()
 
 

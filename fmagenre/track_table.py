@@ -18,7 +18,8 @@ import pandas as pd
 
 from fmagenre.atomic import write_parquet
 from fmagenre.params import ComputeParams
-from fmagenre.trackmap import Journal, RowSpec, TrackFn, finish, map_into_store
+from fmagenre.trackmap import RowSpec, TrackFn
+from fmagenre.trackrun import track_run
 
 ROWS_PER_SHARD = 65536
 
@@ -28,6 +29,7 @@ class TableRun:
     tracks: int  # rows written
     failures: list[dict[str, Any]]  # track_id and error of each failed track
     records: list[dict[str, Any]]  # every item's record, in item order
+    seconds: float  # wall time of the map
 
 
 def map_to_table(
@@ -36,37 +38,37 @@ def map_to_table(
     columns: list[str],
     *,
     compute: ComputeParams,
-    journal: Journal,
+    work_dir: Path,
+    fingerprint: dict[str, Any],
     out_path: Path,
     desc: str,
     progress: bool = True,
 ) -> TableRun:
-    """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes."""
-    records, rows = map_into_store(
+    """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes.
+
+    ``work_dir`` and ``fingerprint``: the resumable run's (fmagenre.trackrun.track_run).
+    """
+    with track_run(
         track_fn,
         items,
+        work_dir=work_dir,
+        fingerprint=fingerprint,
         compute=compute,
-        journal=journal,
         name="rows",
         row_spec=RowSpec((len(columns),), "float32"),
         rows_per_shard=ROWS_PER_SHARD,
         desc=desc,
         progress=progress,
-    )
-    ok = np.array(["error" not in record for record in records], dtype=bool)
-    values = (
-        rows.read_rows(np.flatnonzero(ok)) if ok.any() else np.zeros((0, len(columns)), np.float32)
-    )
-    rows.close()
-    track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
-    write_parquet(out_path, value_frame(track_ids, values, columns))
-    finish(journal)
-    failures = [
-        {"track_id": item.track_id, "error": record["error"]}
-        for item, record in zip(items, records, strict=True)
-        if "error" in record
-    ]
-    return TableRun(int(ok.sum()), failures, records)
+    ) as run:
+        ok = run.ok
+        values = (
+            run.store.read_rows(np.flatnonzero(ok))
+            if ok.any()
+            else np.zeros((0, len(columns)), np.float32)
+        )
+        track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
+        write_parquet(out_path, value_frame(track_ids, values, columns))
+    return TableRun(int(ok.sum()), run.failures, run.records, run.seconds)
 
 
 def value_frame(track_ids: np.ndarray, values: np.ndarray, columns: list[str]) -> pd.DataFrame:

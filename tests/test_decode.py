@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import tone, write_mp3
 
-from fmagenre import decode as decode_module
+from fmagenre import trackrun
 from fmagenre.audio import INT16_SCALE, decode_file, from_int16
 from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
 from fmagenre.decoded import read_decoded
@@ -218,7 +218,7 @@ def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypat
     def stopped(journal):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(decode_module, "finish", stopped)
+    monkeypatch.setattr(trackrun, "finish", stopped)  # the step after the store moved
     with pytest.raises(KeyboardInterrupt):
         run_decode(tracks, params, **kwargs)
     # the records moved into place with the store

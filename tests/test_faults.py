@@ -70,7 +70,8 @@ SLOW_MAP = """
     import functools, time
     from pathlib import Path
     from fmagenre.params import ComputeParams
-    from fmagenre.trackmap import Journal, TrackOutput, map_tracks
+    from fmagenre.journal import Journal
+    from fmagenre.trackmap import TrackOutput, map_tracks
 
     def slow(item):
         time.sleep(60)

@@ -8,7 +8,6 @@ row per track, written as data/embeddings.parquet.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from fmagenre.musicnn.embedding import COLUMNS, clip_row
 from fmagenre.params import Params
 from fmagenre.store import RowStore
 from fmagenre.track_table import map_to_table
-from fmagenre.trackmap import Journal, TrackOutput
+from fmagenre.trackmap import TrackOutput
 
 FORMAT_VERSION = 1
 
@@ -58,28 +57,24 @@ def run_embeddings(
         for item in usable_rows(manifest, audio_dir)
     ]
     network_path = Path(network_path).resolve()
-    journal = Journal.open(
-        work_dir,
-        {
+    run = map_to_table(
+        functools.partial(embed_track, network_path=str(network_path)),
+        items,
+        COLUMNS,
+        compute=params.compute,
+        work_dir=work_dir,
+        fingerprint={
             "stage": "embeddings",
             "format": FORMAT_VERSION,
             "network": weights.sha256(network_path),
             "inputs": store_identity(audio_dir),
             "tracks": [[item.track_id, item.seconds] for item in items],
         },
-    )
-    began = time.perf_counter()
-    run = map_to_table(
-        functools.partial(embed_track, network_path=str(network_path)),
-        items,
-        COLUMNS,
-        compute=params.compute,
-        journal=journal,
         out_path=out_path,
         desc="embeddings",
         progress=progress,
     )
-    elapsed = time.perf_counter() - began
+    elapsed = run.seconds
     return {
         "tracks": run.tracks,
         "failed": len(run.failures),

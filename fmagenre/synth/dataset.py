@@ -11,10 +11,9 @@ not depend on the number of worker processes.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
-import multiprocessing
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from tqdm.auto import tqdm
 
 from fmagenre.atomic import remove
 from fmagenre.errors import UserError
 from fmagenre.fma import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.params import ComputeParams
 from fmagenre.synth.recipes import GENRES, ArtistStyle, artist_style, render
+from fmagenre.trackmap import TrackOutput, map_tracks
 
 FAULTS = ("no_audio", "truncated", "short", "silent", "missing")
 # Illustrative sub-genres (ids chosen not to collide with FMA's top-level ones).
@@ -225,16 +225,17 @@ def _word(rng: np.random.Generator) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def write_track(job: TrackJob) -> None:
-    """Render and encode one track (or write its fault). Runs in a worker process."""
+def write_track(job: TrackJob) -> TrackOutput:
+    """Render and encode one track (or write its fault). Runs on the map over tracks."""
     path = Path(job.path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    written = TrackOutput({"track_id": job.track_id})
     if job.fault == "missing":
-        return
+        return written
     if job.fault == "no_audio":
         # an ID3v2 tag and padding, no MPEG frame: what FMA's three empty files look like to a decoder
         path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x07\x76" + bytes(1014))
-        return
+        return written
     rng = _rng(job.seed, 2, job.track_id)
     if job.fault == "silent":
         audio = np.zeros((int(job.seconds * job.sr), job.channels), dtype=np.float32)
@@ -254,6 +255,7 @@ def write_track(job: TrackJob) -> None:
     if job.fault == "truncated":
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * 0.4) + 3])  # +3: cut inside a frame
+    return written
 
 
 def generate_dataset(
@@ -296,7 +298,7 @@ def generate_dataset(
             )
             for r in table.itertuples()
         ]
-        _run_jobs(jobs, workers, progress)
+        _run_jobs(jobs, workers, progress, root)
         metadata = staging / "fma_metadata"
         metadata.mkdir(parents=True)
         tracks_csv(table).to_csv(metadata / "tracks.csv")
@@ -313,19 +315,27 @@ def generate_dataset(
     return SynthSummary(root, name, len(table), fault_map)
 
 
-def _run_jobs(jobs: list[TrackJob], workers: int, progress: bool) -> None:
-    bar = tqdm(total=len(jobs), unit="track", desc="synth", disable=not progress)
-    if workers <= 1:
-        for job in jobs:
-            write_track(job)
-            bar.update()
-    else:
-        context = multiprocessing.get_context("forkserver")
-        with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for future in cf.as_completed([pool.submit(write_track, job) for job in jobs]):
-                future.result()
-                bar.update()
-    bar.close()
+def _run_jobs(jobs: list[TrackJob], workers: int, progress: bool, root: Path) -> None:
+    """Write every track on the map over tracks (one track per task: a whole clip to render
+    and encode); the dataset is useless with a track missing, so any failure stops it."""
+    records = map_tracks(
+        write_track,
+        jobs,
+        compute=ComputeParams(workers=max(1, workers), chunk_size=1),
+        desc="synth",
+        progress=progress,
+    )
+    failed = [
+        (job.track_id, r["error"]) for job, r in zip(jobs, records, strict=True) if "error" in r
+    ]
+    if failed:
+        track_id, error = failed[0]
+        # the encoder's error on a full disk does not say so: the free space does
+        free = shutil.disk_usage(root).free / 2**20
+        raise UserError(
+            f"{len(failed)} of {len(jobs)} synthetic tracks could not be written "
+            f"(track {track_id}: {error}; {free:.1f} MiB free in {root})"
+        )
 
 
 def tracks_csv(table: pd.DataFrame) -> pd.DataFrame:
