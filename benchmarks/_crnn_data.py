@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fmagenre.fma import SMALL_GENRES
-from fmagenre.store import RowStore
+from fmagenre.fma.facts import SMALL_GENRES
+from fmagenre.infra.store import RowStore
 
 GENRES = sorted(SMALL_GENRES)
 

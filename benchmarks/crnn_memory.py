@@ -25,8 +25,8 @@ def child(folder: Path) -> None:
     """Train one epoch on the store in ``folder``; print the process's peak memory."""
     import pandas as pd
 
-    from fmagenre.crnn.train import assemble, configure_tensorflow, fit_crnn
-    from fmagenre.params import parse_params
+    from fmagenre.infra.params import parse_params
+    from fmagenre.models.crnn.train import assemble, configure_tensorflow, fit_crnn
 
     configure_tensorflow(threads=2, seed=0)
     store = folder / "spectrograms"

@@ -25,11 +25,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _crnn_data import make_store  # noqa: E402
 
-from fmagenre.crnn.batches import CropBatches, mel_statistics  # noqa: E402
-from fmagenre.crnn.model import build_crnn  # noqa: E402
-from fmagenre.crnn.train import assemble, configure_tensorflow  # noqa: E402
-from fmagenre.params import available_cores, parse_params  # noqa: E402
-from fmagenre.store import RowStore  # noqa: E402
+from fmagenre.infra.params import available_cores, parse_params  # noqa: E402
+from fmagenre.infra.store import RowStore  # noqa: E402
+from fmagenre.models.crnn.batches import CropBatches, mel_statistics  # noqa: E402
+from fmagenre.models.crnn.model import build_crnn  # noqa: E402
+from fmagenre.models.crnn.train import assemble, configure_tensorflow  # noqa: E402
 
 
 def main() -> None:

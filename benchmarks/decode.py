@@ -25,8 +25,11 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
-from fmagenre.sample_clips import real_clips
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track
+
+# the real FMA clips are found by the tests' helper (test infrastructure, not the package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sample_clips import real_clips  # noqa: E402
 
 SR = 22050
 

@@ -3,7 +3,7 @@
 1. Per core: in this process, on one TensorFlow thread, the same 30-s clips go through
    - the reference, musicnn's own recipe with the same Keras port: librosa.load of the MP3
      at 16 kHz, the log-mel, and one patch per network call (musicnn's BATCH_SIZE = 1);
-   - the stage's code (fmagenre.musicnn.stage.embed_track): the decode stage's canonical
+   - the stage's code (fmagenre.pipeline.embeddings.embed_track): the decode stage's canonical
      audio read from its store, resampled to 16 kHz, and all of a clip's patches in one call.
    Alternating rounds, median; tracks per second per core (must >= 1, goal >= 2) and the
    ratio. On a shared machine wall time includes other people's work, so the figures in CPU
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from fmagenre.decode import run_decode
-from fmagenre.params import parse_params
+from fmagenre.infra.params import parse_params
+from fmagenre.pipeline.decode import run_decode
 
 SECONDS = 30.0
 
@@ -61,10 +61,10 @@ def decoded_store(folder: Path, count: int) -> pd.DataFrame:
 def per_core(folder: Path, table: pd.DataFrame, network: str, rounds: int) -> dict[str, float]:
     import librosa
 
-    from fmagenre.audio_rows import usable_rows
-    from fmagenre.musicnn import inputs
-    from fmagenre.musicnn.embedding import network as traced
-    from fmagenre.musicnn.stage import ClipRow, embed_track
+    from fmagenre.audio.rows import usable_rows
+    from fmagenre.models.musicnn import inputs
+    from fmagenre.models.musicnn.embedding import network as traced
+    from fmagenre.pipeline.embeddings import ClipRow, embed_track
 
     run = traced(network)  # one TensorFlow thread from here on
     items = [
@@ -104,7 +104,7 @@ def per_core(folder: Path, table: pd.DataFrame, network: str, rounds: int) -> di
 
 def child(folder: Path, count: int, network: str) -> None:
     """Run the embeddings stage's logic on the first ``count`` tracks; print its peak memory."""
-    from fmagenre.musicnn.stage import run_embeddings
+    from fmagenre.pipeline.embeddings import run_embeddings
 
     manifest = pd.read_parquet(folder / "manifest.parquet").head(count)
     began = time.perf_counter()
@@ -153,7 +153,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.tracks, args.network)
         return
-    from fmagenre.musicnn.network import saved_network
+    from fmagenre.models.musicnn.network import saved_network
 
     network = str(saved_network())
     with tempfile.TemporaryDirectory() as tmp:

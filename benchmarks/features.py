@@ -2,8 +2,8 @@
 and how the stage scales from one worker process to two.
 
 1. Per core, as a pipeline worker runs (one BLAS/OpenMP thread and one numba thread): the
-   same 30 s clips go through fmagenre.features_reference (FMA's features.py written
-   plainly) and fmagenre.features (the stage's code), alternating rounds in this process,
+   same 30 s clips go through fmagenre.features.reference (FMA's features.py written
+   plainly) and fmagenre.features.compute (the stage's code), alternating rounds in this process,
    at the clips' native rate (44.1 kHz: features.sample_rate native, FMA's definition) and
    at 22,050 Hz (features.sample_rate decoded). Times are this process's CPU time, so other
    users of a shared machine do not enter the ratio (goal >= 2.5 at the native rate). The
@@ -11,7 +11,7 @@ and how the stage scales from one worker process to two.
    features) is reported too: it is what real-FMA estimates start from.
 2. Parity: the largest relative difference of each feature group between the two codes
    on the real clips at their native rate (values above the tests' absolute floor).
-3. Scaling: the stage's map over tracks (fmagenre.trackmap, the path `dvc repro` takes)
+3. Scaling: the stage's map over tracks (fmagenre.infra.trackmap, the path `dvc repro` takes)
    runs the same tracks at the native rate on warmed-up pools of 1 and 2 worker processes,
    in alternating rounds; the figure is the ratio of wall-clock throughputs (goal >= 1.7
    on 2 idle cores: a machine busy with other work gives less).
@@ -27,6 +27,7 @@ import argparse
 import functools
 import json
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -37,15 +38,18 @@ import numpy as np
 import soundfile as sf
 from threadpoolctl import threadpool_limits
 
-from fmagenre.audio import decode_file
-from fmagenre.decode import DecodeItem, DecodeSettings
-from fmagenre.executors import ProcessPool
-from fmagenre.feature_table import native_features_track
-from fmagenre.features import compute_features, feature_columns
-from fmagenre.features_reference import reference_features
-from fmagenre.params import available_cores, parse_params
-from fmagenre.sample_clips import real_clips
-from fmagenre.trackmap import Journal, RowSpec, map_tracks
+from fmagenre.audio.decoding import decode_file
+from fmagenre.features.compute import compute_features, feature_columns
+from fmagenre.features.reference import reference_features
+from fmagenre.infra.executors import ProcessPool
+from fmagenre.infra.params import available_cores, parse_params
+from fmagenre.infra.trackmap import Journal, RowSpec, map_tracks
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings
+from fmagenre.pipeline.features import native_features_track
+
+# the real FMA clips are found by the tests' helper (test infrastructure, not the package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sample_clips import real_clips  # noqa: E402
 
 SR = 22050
 SETTINGS = DecodeSettings(SR, 30.0, "center")  # the stage's excerpt: FMA's 30 s clips, whole
@@ -69,7 +73,7 @@ def make_clips(folder: Path, count: int) -> list[Path]:
 
 
 def single_threaded() -> threadpool_limits:
-    """One thread for BLAS/OpenMP and numba, as fmagenre.trackmap's workers run."""
+    """One thread for BLAS/OpenMP and numba, as fmagenre.infra.trackmap's workers run."""
     import numba
 
     numba.set_num_threads(1)

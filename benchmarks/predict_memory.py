@@ -47,9 +47,9 @@ print(json.dumps({"exit": code, "peak_rss_mb": round(resource.getrusage(resource
 
 def make_model(folder: Path) -> None:
     """A CRNN of the default architecture (untrained weights: memory, not accuracy, is measured)."""
-    from fmagenre.crnn.model import build_crnn
-    from fmagenre.crnn.stage import save_keras
-    from fmagenre.params import ModelParams
+    from fmagenre.infra.params import ModelParams
+    from fmagenre.models.crnn.model import build_crnn
+    from fmagenre.pipeline.train_crnn import save_keras
 
     params = ModelParams()
     model = build_crnn(params.crop_frames, 128, len(CLASSES), params, np.zeros(128), np.ones(128))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -25,12 +26,16 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from fmagenre.audio_rows import usable_rows
-from fmagenre.decode import run_decode
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.params import parse_params
-from fmagenre.sample_clips import real_clips
-from fmagenre.spectrograms import LogMelSettings, spectrogram_track
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.audio.melspec import LogMelSettings
+from fmagenre.audio.rows import usable_rows
+from fmagenre.infra.params import parse_params
+from fmagenre.pipeline.decode import run_decode
+from fmagenre.pipeline.spectrograms import spectrogram_track
+
+# the real FMA clips are found by the tests' helper (test infrastructure, not the package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from sample_clips import real_clips  # noqa: E402
 
 
 def clips(folder: Path) -> list[Path]:

@@ -12,6 +12,6 @@ try:
     import pandas  # noqa: F401
     import yaml  # noqa: F401
 except ModuleNotFoundError as _missing:
-    from fmagenre.errors import missing_package_message
+    from fmagenre.infra.errors import missing_package_message
 
     sys.exit(f"[stages] error: {missing_package_message(str(_missing.name), sys.executable)}")

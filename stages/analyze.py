@@ -1,12 +1,12 @@
-"""analyze: figures and numbers about the features and spectrograms (see fmagenre.analysis)."""
+"""analyze: figures and numbers about the features and spectrograms (see fmagenre.pipeline.analyze)."""
 
 import pandas as pd
 
-from fmagenre import paths
-from fmagenre.analysis import analyze
-from fmagenre.metadata import read_tracks_table
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.fma.metadata import read_tracks_table
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.analyze import analyze
 
 
 def body(params: Params) -> None:

@@ -1,9 +1,9 @@
-"""compare: leaderboard of every trained model, best chosen on validation (see fmagenre.compare)."""
+"""compare: leaderboard of every trained model, best chosen on validation (see fmagenre.pipeline.compare)."""
 
-from fmagenre import paths
-from fmagenre.compare import compare
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.compare import compare
 
 
 def body(params: Params) -> None:

@@ -1,14 +1,14 @@
-"""decode: every track's MP3, read once, into canonical audio (see fmagenre.decode)."""
+"""decode: every track's MP3, read once, into canonical audio (see fmagenre.pipeline.decode)."""
 
 import logging
 
 import pandas as pd
 
-from fmagenre import paths
-from fmagenre.atomic import write_json
-from fmagenre.decode import run_decode
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.infra import paths
+from fmagenre.infra.atomic import write_json
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.decode import run_decode
 
 log = logging.getLogger("decode")
 

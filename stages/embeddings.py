@@ -1,14 +1,14 @@
-"""embeddings: pretrained musicnn's tags and embedding of every track with audio (see fmagenre.musicnn)."""
+"""embeddings: pretrained musicnn's tags and embedding of every track with audio (see fmagenre.models.musicnn)."""
 
 import logging
 
-from fmagenre import paths
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.musicnn import NETWORK_FILE
-from fmagenre.musicnn.stage import run_embeddings
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
-from fmagenre.summary import write_summary
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.summary import write_summary
+from fmagenre.models.musicnn import NETWORK_FILE
+from fmagenre.pipeline.embeddings import run_embeddings
 
 log = logging.getLogger("embeddings")
 

@@ -1,15 +1,15 @@
-"""features: FMA's 518 features per track with audio (see fmagenre.feature_table)."""
+"""features: FMA's 518 features per track with audio (see fmagenre.pipeline.features)."""
 
 import logging
 
 import pandas as pd
 
-from fmagenre import paths
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.feature_table import run_features, run_official_features
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
-from fmagenre.summary import write_summary
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.summary import write_summary
+from fmagenre.pipeline.features import run_features, run_official_features
 
 log = logging.getLogger("features")
 

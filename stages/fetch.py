@@ -1,10 +1,10 @@
-"""fetch: the chosen subset in FMA's layout, and the tracks table (see fmagenre.fetch)."""
+"""fetch: the chosen subset in FMA's layout, and the tracks table (see fmagenre.pipeline.fetch)."""
 
-from fmagenre import paths
-from fmagenre.fetch import fetch
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
-from fmagenre.summary import write_summary
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.summary import write_summary
+from fmagenre.pipeline.fetch import fetch
 
 
 def body(params: Params) -> None:

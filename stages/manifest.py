@@ -1,13 +1,13 @@
-"""manifest: which decoded tracks are usable (see fmagenre.manifest)."""
+"""manifest: which decoded tracks are usable (see fmagenre.pipeline.manifest)."""
 
 import logging
 
-from fmagenre import paths
-from fmagenre.decoded import read_decoded
-from fmagenre.manifest import run_manifest
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
-from fmagenre.summary import write_summary
+from fmagenre.audio.decoded import read_decoded
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.summary import write_summary
+from fmagenre.pipeline.manifest import run_manifest
 
 log = logging.getLogger("manifest")
 

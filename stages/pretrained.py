@@ -1,11 +1,11 @@
-"""pretrained: the musicnn network, from the user cache into the project (see fmagenre.musicnn)."""
+"""pretrained: the musicnn network, from the user cache into the project (see fmagenre.models.musicnn)."""
 
 import logging
 
-from fmagenre import paths
-from fmagenre.musicnn.pretrained import export_pretrained
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.pretrained import export_pretrained
 
 log = logging.getLogger("pretrained")
 

@@ -1,13 +1,13 @@
-"""spectrograms: log-mel store of every track with audio (see fmagenre.spectrograms)."""
+"""spectrograms: log-mel store of every track with audio (see fmagenre.pipeline.spectrograms)."""
 
 import logging
 
-from fmagenre import paths
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.params import Params
-from fmagenre.spectrograms import run_spectrograms
-from fmagenre.stage import run_stage
-from fmagenre.summary import write_summary
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.summary import write_summary
+from fmagenre.pipeline.spectrograms import run_spectrograms
 
 log = logging.getLogger("spectrograms")
 

@@ -1,10 +1,10 @@
-"""synth: the synthetic dataset's archives, for data.subset synthetic (see fmagenre.synth.archives)."""
+"""synth: the synthetic dataset's archives, for data.subset synthetic (see fmagenre.pipeline.synth)."""
 
-from fmagenre import paths
-from fmagenre.atomic import write_json
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
-from fmagenre.synth.archives import write_archives
+from fmagenre.infra import paths
+from fmagenre.infra.atomic import write_json
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.synth import write_archives
 
 
 def body(params: Params) -> None:

@@ -1,12 +1,12 @@
-"""train_crnn: the Keras CRNN on log-mel spectrograms (see fmagenre.crnn)."""
+"""train_crnn: the Keras CRNN on log-mel spectrograms (see fmagenre.models.crnn)."""
 
 import pandas as pd
 
-from fmagenre import paths
-from fmagenre.crnn.stage import train_crnn
-from fmagenre.metadata import read_tracks_table
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.fma.metadata import read_tracks_table
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.pipeline.train_crnn import train_crnn
 
 
 def body(params: Params) -> None:

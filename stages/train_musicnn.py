@@ -1,13 +1,13 @@
-"""train_musicnn: a light classifier on the pretrained musicnn embeddings (see fmagenre.classic)."""
+"""train_musicnn: a light classifier on the pretrained musicnn embeddings (see fmagenre.models.classic)."""
 
 import pandas as pd
 
-from fmagenre import paths
-from fmagenre.classic import train_and_evaluate
-from fmagenre.metadata import read_tracks_table
-from fmagenre.musicnn import NETWORK_FILE
-from fmagenre.params import Params
-from fmagenre.stage import run_stage
+from fmagenre.fma.metadata import read_tracks_table
+from fmagenre.infra import paths
+from fmagenre.infra.params import Params
+from fmagenre.infra.stage import run_stage
+from fmagenre.models.classic import train_and_evaluate
+from fmagenre.models.musicnn import NETWORK_FILE
 
 
 def body(params: Params) -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sample_clips
 import soundfile as sf
 from dvc_project import STAGES, TINY_PARAMS, DvcProject
-
-from fmagenre import sample_clips
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +77,7 @@ def fill_disk(disk: Path) -> None:
 
 def write_official_csv(path: Path, track_ids: list[int], values: np.ndarray) -> Path:
     """A features.csv in FMA's layout: three header rows (feature, statistics, number)."""
-    from fmagenre.features import feature_columns
+    from fmagenre.features.compute import feature_columns
 
     columns = pd.MultiIndex.from_tuples(
         [tuple(c.split(".")) for c in feature_columns()], names=["feature", "statistics", "number"]

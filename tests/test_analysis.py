@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmagenre.analysis import FIGURES, analyze
-from fmagenre.features import feature_columns
-from fmagenre.params import parse_params
-from fmagenre.store import RowStore
+from fmagenre.features.compute import feature_columns
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
+from fmagenre.pipeline.analyze import FIGURES, analyze
 
 GENRES = ["Folk", "Pop", "Rock"]
 

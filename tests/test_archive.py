@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from fmagenre.archive import safe_extract
-from fmagenre.errors import UserError
+from fmagenre.fma.archive import safe_extract
+from fmagenre.infra.errors import UserError
 
 
 def make_zip(path, entries):

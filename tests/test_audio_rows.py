@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fmagenre.atomic import remove
-from fmagenre.audio import INT16_SCALE
-from fmagenre.audio_rows import AudioRow, read_audio
-from fmagenre.store import RowStore
+from fmagenre.audio.decoding import INT16_SCALE
+from fmagenre.audio.rows import AudioRow, read_audio
+from fmagenre.infra.atomic import remove
+from fmagenre.infra.store import RowStore
 
 
 def make_store(path: Path, value: int) -> None:

@@ -19,15 +19,15 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from test_classic import FAST, fabricate
 
-from fmagenre import predict
-from fmagenre.classic import train_and_evaluate
 from fmagenre.cli import main
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
-from fmagenre.errors import ParamsError
-from fmagenre.features import feature_columns
-from fmagenre.model_files import save_pipeline
-from fmagenre.params import load_params, parse_params
-from fmagenre.predict import load_model
+from fmagenre.features.compute import feature_columns
+from fmagenre.infra.errors import ParamsError
+from fmagenre.infra.params import load_params, parse_params
+from fmagenre.models import predict
+from fmagenre.models.classic import train_and_evaluate
+from fmagenre.models.files import save_pipeline
+from fmagenre.models.predict import load_model
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
 
 PROJECT = Path(__file__).resolve().parents[1]
 SR = 22050

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
-from fmagenre.classic import candidates, predict_labels, predict_proba, train_and_evaluate
-from fmagenre.dataset import feature_splits, labelled_splits
-from fmagenre.errors import UserError
-from fmagenre.evaluation import DIGITS
-from fmagenre.fma import SMALL_GENRES
-from fmagenre.model_files import load_pipeline, read_consistently
-from fmagenre.params import parse_params
+from fmagenre.fma.dataset import feature_splits, labelled_splits
+from fmagenre.fma.facts import SMALL_GENRES
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.models.classic import candidates, predict_labels, predict_proba, train_and_evaluate
+from fmagenre.models.evaluation import DIGITS
+from fmagenre.models.files import load_pipeline, read_consistently
 
 GENRES = sorted(SMALL_GENRES)
 FAST = {

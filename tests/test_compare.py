@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmagenre.compare import compare
-from fmagenre.errors import UserError
-from fmagenre.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.infra.errors import UserError
+from fmagenre.models.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.pipeline.compare import compare
 
 CLASSES = ["Folk", "Pop", "Rock"]
 

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmagenre.params import parse_params
-from fmagenre.store import RowStore
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
 
 pytest.importorskip("keras")
 
-from fmagenre.crnn.batches import CropBatches, crop_starts, mel_statistics, predict_clips  # noqa: E402
-from fmagenre.crnn.model import build_crnn  # noqa: E402
-from fmagenre.crnn.train import assemble, configure_tensorflow, fit_crnn  # noqa: E402
+from fmagenre.models.crnn.batches import CropBatches, crop_starts, mel_statistics, predict_clips  # noqa: E402
+from fmagenre.models.crnn.model import build_crnn  # noqa: E402
+from fmagenre.models.crnn.train import assemble, configure_tensorflow, fit_crnn  # noqa: E402
 
 FRAMES, MELS, CLASSES = 80, 24, 3
 TINY = {

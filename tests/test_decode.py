@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from conftest import tone, write_mp3
 
-from fmagenre import trackrun
-from fmagenre.audio import INT16_SCALE, decode_file, from_int16
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track, run_decode
-from fmagenre.decoded import read_decoded
-from fmagenre.errors import UserError
-from fmagenre.manifest import run_manifest
-from fmagenre.params import parse_params
-from fmagenre.store import RowStore
+from fmagenre.audio.decoded import read_decoded
+from fmagenre.audio.decoding import INT16_SCALE, decode_file, from_int16
+from fmagenre.infra import trackrun as trackrun_module
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
+from fmagenre.pipeline.manifest import run_manifest
 
 SETTINGS = DecodeSettings(sr=22050, duration=4.0, crop="center")
 
@@ -218,7 +218,7 @@ def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypat
     def stopped(journal):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trackrun, "finish", stopped)  # the step after the store moved
+    monkeypatch.setattr(trackrun_module, "finish", stopped)  # the step after the store moved
     with pytest.raises(KeyboardInterrupt):
         run_decode(tracks, params, **kwargs)
     # the records moved into place with the store
@@ -274,7 +274,7 @@ def test_stderr_captures_from_several_threads_take_turns():
     import threading
     import time
 
-    from fmagenre.native_stderr import captured
+    from fmagenre.infra.native_stderr import captured
 
     before = os.fstat(2)
     results = {}

@@ -8,8 +8,8 @@ import os
 import pytest
 from loopback import Behaviour, closed_port, serve
 
-from fmagenre.download import download, is_verified
-from fmagenre.errors import UserError
+from fmagenre.fma.download import download, is_verified
+from fmagenre.infra.errors import UserError
 
 FAST = dict(progress=False, backoff=0.01, timeout=5)
 

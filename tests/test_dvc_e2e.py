@@ -267,7 +267,7 @@ def test_the_lock_check_passes_on_a_matching_clone_and_names_a_stale_stage(proje
     project.commit_all("a code change without rerunning")
     try:
         assert stale_entries(clone_status(project.root)) == [
-            "manifest: fmagenre/manifest.py modified"
+            "manifest: fmagenre/pipeline/manifest.py modified"
         ]
     finally:
         project.git("reset", "-q", "--hard", "HEAD~1")

@@ -21,15 +21,20 @@ PROJECT = Path(__file__).resolve().parents[1]
 EXEMPT = {
     "stages/__init__.py": "checks that the environment is the project's (imports only)",
     "fmagenre/__init__.py": "the version string",
-    "fmagenre/stage.py": "the entry wrapper: logging, one-line errors, exit status",
-    "fmagenre/errors.py": "exception classes",
-    "fmagenre/atomic.py": "how files are written (atomically), not what",
-    "fmagenre/disk.py": "the free-space check before large writes",
-    "fmagenre/native_stderr.py": "filters C libraries' log lines",
-    "fmagenre/lifetime.py": "worker processes and stages end with their owner",
-    "fmagenre/runlock.py": "one run of a stage at a time (a lock naming its holder)",
-    "fmagenre/paths.py": "the paths, which dvc.yaml lists itself",
-    "fmagenre/params.py": (
+    **{
+        f"fmagenre/{package}/__init__.py": "a package's docstring"
+        for package in ("audio", "features", "fma", "infra", "models", "pipeline")
+    },
+    "fmagenre/infra/stage.py": "the entry wrapper: logging, one-line errors, exit status",
+    "fmagenre/infra/errors.py": "exception classes",
+    "fmagenre/infra/atomic.py": "how files are written (atomically), not what",
+    "fmagenre/infra/disk.py": "the free-space check before large writes",
+    "fmagenre/infra/native_stderr.py": "filters C libraries' log lines",
+    "fmagenre/infra/lifetime.py": "worker processes and stages end with their owner",
+    "fmagenre/infra/executors.py": "where the map's tasks run (compute.*), never what they give",
+    "fmagenre/infra/runlock.py": "one run of a stage at a time (a lock naming its holder)",
+    "fmagenre/infra/paths.py": "the paths, which dvc.yaml lists itself",
+    "fmagenre/infra/params.py": (
         "the params loader: every key is spelled out in params.yaml (test_params), so its "
         "defaults never apply, and DVC tracks the values"
     ),

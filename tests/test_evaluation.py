@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from fmagenre.evaluation import DIGITS, model_report, predictions_table, split_metrics
+from fmagenre.models.evaluation import DIGITS, model_report, predictions_table, split_metrics
 
 CLASSES = ["A", "B", "C"]
 Y = np.array([0, 1, 2, 0, 1, 2])

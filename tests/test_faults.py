@@ -20,10 +20,10 @@ import psutil
 import pytest
 from conftest import fill_disk
 
-from fmagenre.errors import UserError
-from fmagenre.runlock import run_lock
-from fmagenre.stage import run_stage
-from fmagenre.store import RowStore
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.runlock import run_lock
+from fmagenre.infra.stage import run_stage
+from fmagenre.infra.store import RowStore
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -69,9 +69,9 @@ def _survivors(processes: list, within: float) -> list:
 SLOW_MAP = """
     import functools, time
     from pathlib import Path
-    from fmagenre.params import ComputeParams
-    from fmagenre.journal import Journal
-    from fmagenre.trackmap import TrackOutput, map_tracks
+    from fmagenre.infra.params import ComputeParams
+    from fmagenre.infra.journal import Journal
+    from fmagenre.infra.trackmap import TrackOutput, map_tracks
 
     def slow(item):
         time.sleep(60)
@@ -107,7 +107,7 @@ def test_a_stage_ends_when_its_dvc_is_killed(tmp_path):
         textwrap.dedent(
             SLOW_MAP.format(
                 work=str(tmp_path / "work"),
-                before="from fmagenre.lifetime import follow_dvc; follow_dvc()",
+                before="from fmagenre.infra.lifetime import follow_dvc; follow_dvc()",
             )
         )
     )
@@ -135,7 +135,7 @@ def test_a_stage_ends_when_its_dvc_is_killed(tmp_path):
 
 HOLD = """
     import sys, time
-    from fmagenre.runlock import run_lock
+    from fmagenre.infra.runlock import run_lock
     with run_lock(sys.argv[1], "the test stage"):
         print("held", flush=True)
         time.sleep(600)
@@ -175,7 +175,7 @@ STORE_ON_FULL_DISK = """
     import errno, sys
     from pathlib import Path
     import numpy as np
-    from fmagenre.store import RowStore
+    from fmagenre.infra.store import RowStore
     disk = Path(sys.argv[1])
     store = RowStore.create(disk / "store", 3, (262144,), "int16", 2)  # 1.5 MiB, sparse
     with open(disk / "filler", "wb") as handle:  # the disk fills after the check

@@ -15,13 +15,13 @@ import yaml
 from conftest import PROJECT, tone, write_mp3
 from threadpoolctl import threadpool_limits
 
-from fmagenre import feature_table
-from fmagenre.audio import decode_file, from_int16
-from fmagenre.decode import run_decode
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.features import compute_features, feature_columns
-from fmagenre.params import parse_params
-from fmagenre.store import RowStore
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.audio.decoding import decode_file, from_int16
+from fmagenre.features.compute import compute_features, feature_columns
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.store import RowStore
+from fmagenre.pipeline import features as feature_table
+from fmagenre.pipeline.decode import run_decode
 
 SETTINGS = {"audio": {"duration": 4.0}, "decode": {"max_bad_fraction": 0.5, "min_seconds": 1.0}}
 

@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 from conftest import write_official_csv
 
-from fmagenre.audio import decode_file
-from fmagenre.errors import UserError
-from fmagenre.features import (
+from fmagenre.audio.decoding import decode_file
+from fmagenre.features.compute import (
     FEATURE_SIZES,
     compute_features,
     feature_columns,
     read_official_features,
 )
-from fmagenre.features_reference import reference_features
+from fmagenre.features.reference import reference_features
+from fmagenre.infra.errors import UserError
 
 SR = 22050
 COLUMNS = np.array(feature_columns())

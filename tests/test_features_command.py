@@ -10,9 +10,9 @@ import soundfile as sf
 from conftest import tone
 from threadpoolctl import threadpool_limits
 
-from fmagenre.audio import decode_file
+from fmagenre.audio.decoding import decode_file
 from fmagenre.cli import main
-from fmagenre.features import compute_features, feature_columns
+from fmagenre.features.compute import compute_features, feature_columns
 
 
 def test_a_folder_gives_one_row_per_file_and_an_error_line_per_bad_file(

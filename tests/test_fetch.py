@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from loopback import serve
 
-from fmagenre.errors import UserError
-from fmagenre.fetch import fetch
-from fmagenre.params import parse_params
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.pipeline.fetch import fetch
+from fmagenre.pipeline.synth import write_archives
 from fmagenre.synth import generate_dataset, pack_archives
-from fmagenre.synth.archives import write_archives
 
 
 @pytest.fixture(scope="module")

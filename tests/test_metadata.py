@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fmagenre.errors import UserError
-from fmagenre.metadata import build_tracks_table, read_tracks_csv
+from fmagenre.fma.metadata import build_tracks_table, read_tracks_csv
+from fmagenre.infra.errors import UserError
 
 
 def write_tracks_csv(path, rows):

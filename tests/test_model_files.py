@@ -24,15 +24,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from fmagenre.cli import main
-from fmagenre.errors import UserError
-from fmagenre.model_files import (
+from fmagenre.infra.errors import UserError
+from fmagenre.models.files import (
     ModelFileError,
     load_keras,
     read_consistently,
     save_pipeline,
 )
-from fmagenre.predict import load_model
-from fmagenre.reduction import RedundancyFilter
+from fmagenre.models.predict import load_model
+from fmagenre.models.reduction import RedundancyFilter
 
 PROJECT = Path(__file__).resolve().parents[1]
 CLASSES = ["Folk", "Pop", "Rock"]
@@ -164,7 +164,7 @@ def test_a_damaged_catboost_file_and_best_json(models):
 
 @pytest.mark.slow
 def test_a_truncated_keras_model_is_damaged_not_missing(tmp_path):
-    from fmagenre.native_stderr import import_keras
+    from fmagenre.infra.native_stderr import import_keras
 
     keras = import_keras()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
@@ -185,8 +185,8 @@ RETRAIN = """
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
-    from fmagenre.atomic import atomic_path
-    from fmagenre.model_files import save_pipeline
+    from fmagenre.infra.atomic import atomic_path
+    from fmagenre.models.files import save_pipeline
     root = Path(sys.argv[1])
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(60, 518)), np.arange(60) % 3

@@ -22,13 +22,13 @@ import yaml
 from conftest import PROJECT, tone
 from test_feature_table import decoded as decoded_store
 
-from fmagenre.audio import from_int16
-from fmagenre.decode import DecodeItem, DecodeSettings, decode_track
-from fmagenre.musicnn import inputs
-from fmagenre.musicnn.embedding import COLUMNS, TAGS, clip_row
-from fmagenre.musicnn.network import from_checkpoint, load, saved_network
-from fmagenre.musicnn.tags import MSD_TAGS
-from fmagenre.musicnn.weights import ensure_checkpoint
+from fmagenre.audio.decoding import from_int16
+from fmagenre.models.musicnn import inputs
+from fmagenre.models.musicnn.embedding import COLUMNS, TAGS, clip_row
+from fmagenre.models.musicnn.network import from_checkpoint, load, saved_network
+from fmagenre.models.musicnn.tags import MSD_TAGS
+from fmagenre.models.musicnn.weights import ensure_checkpoint
+from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track
 
 REFERENCE = Path(__file__).parent / "musicnn_reference" / "reference.npz"
 PARITY = 1e-4  # the bound on the tag probabilities

@@ -17,8 +17,8 @@ import pytest
 from conftest import PROJECT
 
 from fmagenre.cli import main
-from fmagenre.errors import UserError
-from fmagenre.musicnn import weights
+from fmagenre.infra.errors import UserError
+from fmagenre.models.musicnn import weights
 
 
 @pytest.fixture
@@ -143,8 +143,8 @@ def test_processes_starting_at_once_extract_once(real_wheel, cache, tmp_path):
     cache.mkdir()
     (cache / weights.WHEEL).write_bytes(real_wheel.read_bytes())
     code = (
-        "from fmagenre.musicnn import weights\n"
-        "import fmagenre.musicnn.weights as w\n"
+        "from fmagenre.models.musicnn import weights\n"
+        "import fmagenre.models.musicnn.weights as w\n"
         "original = w.extract\n"
         "def counted(*a):\n"
         "    open(w.cache_dir() / f'extracted-{__import__(\"os\").getpid()}', 'w').close()\n"

@@ -64,7 +64,7 @@ def test_pip_install_gives_the_fmagenre_command_with_its_dependencies(tmp_path):
     assert shown.stdout.startswith("usage: fmagenre ") and "predict" in shown.stdout
     # the command runs the installed copy, with its dependencies
     where = subprocess.run(
-        [python, "-c", "import fmagenre.predict, fmagenre; print(fmagenre.__file__)"],
+        [python, "-c", "import fmagenre.models.predict, fmagenre; print(fmagenre.__file__)"],
         cwd=tmp_path,  # not the project folder, whose fmagenre/ would come first
         capture_output=True,
         text=True,

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from dvc_project import committed_params
 
-from fmagenre.errors import ParamsError
-from fmagenre.params import Params, load_params, parse_params
+from fmagenre.infra.errors import ParamsError
+from fmagenre.infra.params import Params, load_params, parse_params
 
 
 @pytest.fixture()

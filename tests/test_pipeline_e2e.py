@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dvc_project import STAGES, TINY_PARAMS, ran_stages
 
-from fmagenre.store import RowStore
+from fmagenre.infra.store import RowStore
 
 pytestmark = pytest.mark.e2e
 

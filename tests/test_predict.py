@@ -17,15 +17,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from test_features import assert_parity
 
-from fmagenre.classic import train_and_evaluate
 from fmagenre.cli import main
-from fmagenre.decode import DecodeSettings
-from fmagenre.errors import UserError
-from fmagenre.feature_table import run_official_features
-from fmagenre.features_reference import reference_features
-from fmagenre.model_files import save_pipeline
-from fmagenre.params import parse_params
-from fmagenre.predict import (
+from fmagenre.features.reference import reference_features
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.models.classic import train_and_evaluate
+from fmagenre.models.files import save_pipeline
+from fmagenre.models.predict import (
     InputRecipe,
     find_audio_files,
     load_model,
@@ -33,6 +31,8 @@ from fmagenre.predict import (
     prepare_input,
     saved_rate,
 )
+from fmagenre.pipeline.decode import DecodeSettings
+from fmagenre.pipeline.features import run_official_features
 
 CLASSES = ["Drone", "Hiss", "Whistle"]
 SR = 22050

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from test_classic import FAST, fabricate
 
-from fmagenre.classic import predict_proba, train_and_evaluate
-from fmagenre.dataset import feature_splits
-from fmagenre.model_files import load_pipeline, read_consistently
-from fmagenre.params import parse_params
-from fmagenre.reduction import RedundancyFilter
+from fmagenre.fma.dataset import feature_splits
+from fmagenre.infra.params import parse_params
+from fmagenre.models.classic import predict_proba, train_and_evaluate
+from fmagenre.models.files import load_pipeline, read_consistently
+from fmagenre.models.reduction import RedundancyFilter
 
 
 def test_redundancy_filter_drops_constant_and_correlated_features():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fmagenre import sample_clips
+import sample_clips
 
 
 def test_the_clips_are_found_above_a_deeper_clone(tmp_path, monkeypatch):

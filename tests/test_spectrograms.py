@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from conftest import tone, write_mp3
 
-from fmagenre.decode import run_decode
-from fmagenre.decoded import read_decoded, with_audio
-from fmagenre.errors import UserError
-from fmagenre.params import parse_params
-from fmagenre.spectrograms import LogMelSettings, log_mel, open_spectrograms, run_spectrograms
+from fmagenre.audio.decoded import read_decoded, with_audio
+from fmagenre.audio.melspec import LogMelSettings, log_mel
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import parse_params
+from fmagenre.pipeline.decode import run_decode
+from fmagenre.pipeline.spectrograms import open_spectrograms, run_spectrograms
 
 
 def reference_log_mel(y: np.ndarray, settings: LogMelSettings) -> np.ndarray:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fmagenre.store import RowStore
+from fmagenre.infra.store import RowStore
 
 
 def test_rows_round_trip_across_shards(tmp_path):
@@ -69,7 +69,7 @@ def test_a_store_the_disk_cannot_hold_is_refused_before_writing(tmp_path, monkey
     import shutil
     from collections import namedtuple
 
-    from fmagenre.errors import UserError
+    from fmagenre.infra.errors import UserError
 
     usage = namedtuple("usage", "total used free")
     asked = []

@@ -13,8 +13,8 @@ import soundfile as sf
 from conftest import fill_disk
 
 from fmagenre.cli import main
-from fmagenre.errors import UserError
-from fmagenre.fma import SMALL_GENRES, TOP_LEVEL_GENRES, audio_relpath
+from fmagenre.fma.facts import SMALL_GENRES, TOP_LEVEL_GENRES, audio_relpath
+from fmagenre.infra.errors import UserError
 from fmagenre.synth import FAULTS, generate_dataset, pack_archives
 
 TINY = dict(tracks_per_genre=6, clip_seconds=3.0, seed=11)

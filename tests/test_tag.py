@@ -13,7 +13,7 @@ import soundfile as sf
 from conftest import tone, write_mp3
 
 from fmagenre.cli import main
-from fmagenre.musicnn.tags import MSD_TAGS
+from fmagenre.models.musicnn.tags import MSD_TAGS
 
 REFERENCE = Path(__file__).parent / "musicnn_reference" / "reference.npz"
 

@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from fmagenre.executors import InlineExecutor
-from fmagenre.journal import Journal
-from fmagenre.params import parse_params
-from fmagenre.trackmap import RowSpec, TrackOutput, map_tracks, pending_chunks
-from fmagenre.trackrun import track_run
+from fmagenre.infra.executors import InlineExecutor
+from fmagenre.infra.journal import Journal
+from fmagenre.infra.params import parse_params
+from fmagenre.infra.trackmap import RowSpec, TrackOutput, map_tracks, pending_chunks
+from fmagenre.infra.trackrun import track_run
 
 ROW = RowSpec((3,), "float32")
 

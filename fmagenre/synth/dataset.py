@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from fmagenre.atomic import remove
-from fmagenre.errors import UserError
-from fmagenre.fma import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
-from fmagenre.params import ComputeParams
+from fmagenre.fma.facts import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.infra.atomic import remove
+from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import ComputeParams
+from fmagenre.infra.trackmap import TrackOutput, map_tracks
 from fmagenre.synth.recipes import GENRES, ArtistStyle, artist_style, render
-from fmagenre.trackmap import TrackOutput, map_tracks
 
 FAULTS = ("no_audio", "truncated", "short", "silent", "missing")
 # Illustrative sub-genres (ids chosen not to collide with FMA's top-level ones).

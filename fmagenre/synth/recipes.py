@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fmagenre.fma import SMALL_GENRES
+from fmagenre.fma.facts import SMALL_GENRES
 from fmagenre.synth import instruments as ins
 
 GENRES = tuple(SMALL_GENRES)  # fma_small's eight, alphabetical

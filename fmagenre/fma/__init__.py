@@ -1,0 +1,1 @@
+"""The Free Music Archive itself: its facts, download, archives, metadata, labels and splits."""

@@ -1,0 +1,1 @@
+"""The models: classic pipelines, feature reduction, evaluation, model files, inference, CRNN, musicnn."""

@@ -1,0 +1,275 @@
+"""The decode stage's logic: every track's file, read once, into canonical audio.
+
+The audio store (``data/audio``) holds the rows and ``decoded.parquet``, one record per row:
+the track's status, how many seconds of real audio it has, its source format. A bad track is
+a status, never a crash: FMA has files with no audio, truncated files and short clips, and a
+pipeline over 100,000 tracks must count them, not die on them. Which tracks are usable
+(``decode.min_seconds``) and how many bad ones are too many (``decode.max_bad_fraction``)
+is decided after decoding, by the manifest stage (fmagenre.pipeline.manifest), so changing either
+decodes nothing again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import soundfile as sf
+
+from fmagenre.audio.decoded import DECODED_FILE, STATUSES, WITH_AUDIO
+from fmagenre.audio.decoding import (
+    INT16_SCALE,
+    DecodedClip,
+    NoAudioError,
+    UnreadableAudioError,
+    canonical_length,
+    decode_file,
+    from_int16,
+    is_silent,
+    to_int16,
+)
+from fmagenre.infra.native_stderr import captured
+from fmagenre.infra.params import Params
+from fmagenre.infra.store import RowStore
+from fmagenre.infra.trackmap import RowSpec, TrackOutput
+from fmagenre.infra.trackrun import track_run
+
+log = logging.getLogger(__name__)
+
+SHORT_FRACTION = 0.98  # a clip with less real audio than this share of audio.duration is 'short'
+SHORT_WARNING_SHARE = 0.5  # more short tracks than this share: audio.duration is likely wrong
+ROWS_PER_SHARD = 512  # 512 clips of 30 s at 22,050 Hz in int16: 677 MB per shard file
+FORMAT_VERSION = 1  # bump when the bytes written for the same inputs change
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything that changes the canonical audio (and nothing else)."""
+
+    sr: int
+    duration: float
+    crop: str
+
+    @classmethod
+    def from_params(cls, params: Params) -> DecodeSettings:
+        return cls(params.audio.sr, params.audio.duration, params.audio.crop)
+
+    @property
+    def length(self) -> int:
+        return canonical_length(self.sr, self.duration)
+
+
+@dataclass(frozen=True)
+class DecodeItem:
+    track_id: int
+    path: str  # absolute, so workers on other machines of a shared filesystem find it
+
+
+def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
+    """Decode one track into a canonical int16 row and a manifest record."""
+    record, clip = decode_clip(item, settings)
+    if clip is None:
+        return TrackOutput(record, None)
+    return TrackOutput(record, to_int16(clip.samples, settings.length))
+
+
+def decode_clip(
+    item: DecodeItem, settings: DecodeSettings, *, native: bool = False
+) -> tuple[dict[str, Any], DecodedClip | None]:
+    """Decode one track: its manifest record, and its float samples (None when none decoded).
+
+    The samples are at ``settings.sr``, or at the file's own rate when ``native`` (FMA's
+    features are defined there); either way the status (ok, short, silent...) is judged
+    as the decode stage judges it, so every consumer agrees on which audio is usable.
+    """
+    record: dict[str, Any] = {
+        "track_id": item.track_id,
+        "status": "ok",
+        "seconds": 0.0,
+        "source_seconds": 0.0,
+        "source_sr": 0,
+        "channels": 0,
+        "error": "",
+    }
+    # mpg123's notes on damaged files explain a 'short' or 'corrupt' status: kept in the record
+    with captured() as messages:
+        try:
+            clip = decode_file(
+                item.path, None if native else settings.sr, settings.duration, settings.crop
+            )
+        except FileNotFoundError:
+            clip = None
+            record.update(status="missing", error="audio file not found")
+        except (
+            NoAudioError,
+            UnreadableAudioError,
+            sf.LibsndfileError,
+            RuntimeError,
+            ValueError,
+        ) as exc:
+            clip = None
+            record.update(status="corrupt", error=str(exc).replace("\n", " ")[:300])
+    if clip is None:
+        if messages and record["status"] == "corrupt":
+            record["error"] += " | decoder: " + " / ".join(messages[:3])
+        return record, None
+
+    seconds = len(clip.samples) / (clip.source_sr if native else settings.sr)
+    if is_silent(clip.samples):
+        status = "silent"
+    elif seconds < SHORT_FRACTION * settings.duration:
+        status = "short"
+    else:
+        status = "ok"
+    notes = [clip.error] if clip.error else []
+    if messages and status != "ok":
+        notes.append("decoder: " + " / ".join(messages[:3]))
+    record.update(
+        status=status,
+        seconds=round(seconds, 4),
+        source_seconds=round(clip.source_seconds, 4),
+        source_sr=clip.source_sr,
+        channels=clip.channels,
+        error=" | ".join(notes)[:500],
+    )
+    return record, clip
+
+
+def decode_items(tracks: pd.DataFrame) -> list[DecodeItem]:
+    return [
+        DecodeItem(int(tid), os.path.abspath(path))
+        for tid, path in zip(tracks["track_id"], tracks["path"], strict=True)
+    ]
+
+
+def inputs_fingerprint(items: list[DecodeItem]) -> str:
+    """Identity of the input files (path, size, mtime): a resumed run must not mix old and new files."""
+    digest = hashlib.sha1()
+    for item in items:
+        try:
+            stat = os.stat(item.path)
+            state = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            state = "absent"
+        digest.update(f"{item.track_id}|{item.path}|{state}\n".encode())
+    return digest.hexdigest()
+
+
+def run_decode(
+    tracks: pd.DataFrame,
+    params: Params,
+    *,
+    audio_out: Path,
+    work_dir: Path,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Decode every track of the tracks table into the audio store at ``audio_out``, with
+    its ``decoded.parquet``; return the summary (counts per status, hours of audio, time)."""
+    settings = DecodeSettings.from_params(params)
+    items = decode_items(tracks)
+    with track_run(
+        functools.partial(decode_track, settings=settings),
+        items,
+        work_dir=work_dir,
+        fingerprint={
+            "stage": "decode",
+            "format": FORMAT_VERSION,
+            "settings": dataclasses.asdict(settings),
+            "inputs": inputs_fingerprint(items),
+        },
+        compute=params.compute,
+        name="audio",
+        row_spec=RowSpec((settings.length,), "int16"),
+        rows_per_shard=ROWS_PER_SHARD,
+        attrs={
+            "sr": settings.sr,
+            "duration": settings.duration,
+            "crop": settings.crop,
+            "int16_scale": INT16_SCALE,
+        },
+        desc="decode",
+        progress=progress,
+    ) as run:
+        decoded = decoded_table(items, run.records)
+        warning = short_warning(decoded, settings.duration)
+        if warning:
+            log.warning(warning)
+        run.move_store(audio_out, {DECODED_FILE: decoded})
+    return summarise(decoded, run.seconds)
+
+
+def decoded_table(items: list[DecodeItem], records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One record per track, in the audio store's row order."""
+    rows = []
+    for position, (item, record) in enumerate(zip(items, records, strict=True)):
+        if "status" not in record:  # the track's function raised: recorded by the map
+            record = {
+                "track_id": item.track_id,
+                "status": "corrupt",
+                "seconds": 0.0,
+                "source_seconds": 0.0,
+                "source_sr": 0,
+                "channels": 0,
+                "error": record.get("error", "unknown failure"),
+            }
+        rows.append({**record, "row": position})
+    decoded = pd.DataFrame(
+        rows,
+        columns=[
+            "track_id",
+            "row",
+            "status",
+            "seconds",
+            "source_seconds",
+            "source_sr",
+            "channels",
+            "error",
+        ],
+    )
+    return decoded.astype(
+        {
+            "track_id": "int64",
+            "row": "int64",
+            "status": "string",
+            "seconds": "float64",
+            "source_seconds": "float64",
+            "source_sr": "int64",
+            "channels": "int64",
+            "error": "string",
+        }
+    )
+
+
+def summarise(decoded: pd.DataFrame, elapsed: float) -> dict[str, Any]:
+    return {
+        "tracks": len(decoded),
+        "with_audio": int(decoded["status"].isin(WITH_AUDIO).sum()),
+        "status": {status: int((decoded["status"] == status).sum()) for status in STATUSES},
+        "audio_hours": round(float(decoded["seconds"].sum()) / 3600, 3),
+        "seconds": round(elapsed, 2),
+    }
+
+
+def short_warning(decoded: pd.DataFrame, duration: float) -> str | None:
+    """A note when most tracks are shorter than audio.duration: then the setting, not the
+    data, is wrong (30 s for 10 s clips pads two thirds of every track with silence)."""
+    short = decoded[decoded["status"] == "short"]
+    if len(decoded) == 0 or len(short) <= SHORT_WARNING_SHARE * len(decoded):
+        return None
+    return (
+        f"{len(short)} of {len(decoded)} tracks are shorter than audio.duration = {duration:g} s "
+        f"(median {short['seconds'].median():.1f} s of audio): audio.duration is probably longer "
+        "than the clips; set it to their length in params.yaml"
+    )
+
+
+def load_clip(store: RowStore, row: int) -> Any:
+    """A track's canonical audio as float32 samples."""
+    return from_int16(store.read(row))
