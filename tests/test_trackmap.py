@@ -162,10 +162,12 @@ def test_a_resumed_journal_without_its_store_starts_afresh(tmp_path, damage):
 
     def into_store(fn):
         return track_run(
+            "test",
+            1,
             fn,
             items,
+            identity={},
             work_dir=tmp_path / "work",
-            fingerprint={"test": 1},
             compute=compute(workers=1, chunk_size=4),
             name="rows",
             row_spec=ROW,

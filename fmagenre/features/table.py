@@ -33,31 +33,34 @@ class TableRun:
 
 
 def map_to_table(
+    stage: str,
+    version: int,
     track_fn: TrackFn,
     items: Sequence[Any],
     columns: list[str],
     *,
-    compute: ComputeParams,
+    identity: dict[str, Any],
     work_dir: Path,
-    fingerprint: dict[str, Any],
+    compute: ComputeParams,
     out_path: Path,
-    desc: str,
     progress: bool = True,
 ) -> TableRun:
     """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes.
 
-    ``work_dir`` and ``fingerprint``: the resumable run's (fmagenre.trackrun.track_run).
+    ``stage``, ``version``, ``identity``, ``work_dir``: the resumable run's
+    (fmagenre.infra.trackrun.track_run).
     """
     with track_run(
+        stage,
+        version,
         track_fn,
         items,
+        identity=identity,
         work_dir=work_dir,
-        fingerprint=fingerprint,
         compute=compute,
         name="rows",
         row_spec=RowSpec((len(columns),), "float32"),
         rows_per_shard=ROWS_PER_SHARD,
-        desc=desc,
         progress=progress,
     ) as run:
         ok = run.ok

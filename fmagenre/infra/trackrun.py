@@ -68,24 +68,26 @@ class TrackRun:
 
 @contextlib.contextmanager
 def track_run(
+    stage: str,
+    version: int,
     track_fn: TrackFn,
     items: Sequence[Any],
     *,
+    identity: dict[str, Any],
     work_dir: Path,
-    fingerprint: dict[str, Any],
     compute: ComputeParams,
     name: str,
     row_spec: RowSpec,
     rows_per_shard: int,
     attrs: dict[str, Any] | None = None,
-    desc: str = "tracks",
     progress: bool = True,
 ) -> Iterator[TrackRun]:
-    """Map every item into a store in ``work_dir``, resuming an interrupted run with the
-    same ``fingerprint`` (everything that changes the rows); yield the finished run for
-    the caller to publish its outputs; then forget the work folder. When the caller
-    fails instead, the journal and the store stay for the next run to resume from."""
-    journal = Journal.open(work_dir, fingerprint)
+    """Map every item into a store in ``work_dir``, resuming an interrupted run of the same
+    stage, format ``version`` and ``identity`` (the rest of what changes the rows: settings,
+    input files); yield the finished run for the caller to publish its outputs; then forget
+    the work folder. When the caller fails instead, the journal and the store stay for the
+    next run to resume from."""
+    journal = Journal.open(work_dir, {"stage": stage, "format": version, **identity})
     store = _open_store(journal, name, len(items), row_spec, rows_per_shard, attrs)
 
     def keep(start: int, rows: np.ndarray) -> None:
@@ -101,7 +103,7 @@ def track_run(
             journal=journal,
             on_rows=keep,
             row_spec=row_spec,
-            desc=desc,
+            desc=stage,
             progress=progress,
         )
         store.flush()

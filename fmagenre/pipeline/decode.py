@@ -175,15 +175,12 @@ def run_decode(
     settings = DecodeSettings.from_params(params)
     items = decode_items(tracks)
     with track_run(
+        "decode",
+        FORMAT_VERSION,
         functools.partial(decode_track, settings=settings),
         items,
+        identity={"settings": dataclasses.asdict(settings), "inputs": inputs_fingerprint(items)},
         work_dir=work_dir,
-        fingerprint={
-            "stage": "decode",
-            "format": FORMAT_VERSION,
-            "settings": dataclasses.asdict(settings),
-            "inputs": inputs_fingerprint(items),
-        },
         compute=params.compute,
         name="audio",
         row_spec=RowSpec((settings.length,), "int16"),
@@ -194,7 +191,6 @@ def run_decode(
             "crop": settings.crop,
             "int16_scale": INT16_SCALE,
         },
-        desc="decode",
         progress=progress,
     ) as run:
         decoded = decoded_table(items, run.records)

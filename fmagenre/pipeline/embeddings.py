@@ -58,20 +58,19 @@ def run_embeddings(
     ]
     network_path = Path(network_path).resolve()
     run = map_to_table(
+        "embeddings",
+        FORMAT_VERSION,
         functools.partial(embed_track, network_path=str(network_path)),
         items,
         COLUMNS,
         compute=params.compute,
         work_dir=work_dir,
-        fingerprint={
-            "stage": "embeddings",
-            "format": FORMAT_VERSION,
+        identity={
             "network": weights.sha256(network_path),
             "inputs": store_identity(audio_dir),
             "tracks": [[item.track_id, item.seconds] for item in items],
         },
         out_path=out_path,
-        desc="embeddings",
         progress=progress,
     )
     elapsed = run.seconds

@@ -128,21 +128,20 @@ def run_features(
         inputs = store_identity(audio_dir)
     columns = feature_columns()
     run = map_to_table(
+        "features",
+        FORMAT_VERSION,
         functools.partial(track_fn, settings=settings),
         items,
         columns,
         compute=params.compute,
         work_dir=work_dir,
-        fingerprint={
-            "stage": "features",
-            "format": FORMAT_VERSION,
+        identity={
             "sample_rate": params.features.sample_rate,
             "settings": dataclasses.asdict(settings),
             "inputs": inputs,
             "tracks": [item.track_id for item in items],
         },
         out_path=out_path,
-        desc="features",
         progress=progress,
     )
     rates = pd.Series([record["sr"] for record in run.records if "sr" in record], dtype="int64")

@@ -51,12 +51,12 @@ def run_spectrograms(
     items = usable_rows(manifest, audio_dir)
     shape = (settings.frames(audio.row_shape[0]), settings.n_mels)
     with track_run(
+        "spectrograms",
+        FORMAT_VERSION,
         functools.partial(spectrogram_track, settings=settings),
         items,
         work_dir=work_dir,
-        fingerprint={
-            "stage": "spectrograms",
-            "format": FORMAT_VERSION,
+        identity={
             "settings": dataclasses.asdict(settings),
             "inputs": store_identity(audio_dir),
             "tracks": [item.track_id for item in items],
@@ -66,7 +66,6 @@ def run_spectrograms(
         row_spec=RowSpec(shape, "float16"),
         rows_per_shard=ROWS_PER_SHARD,
         attrs={**dataclasses.asdict(settings), "axes": ["time", "mel"], "unit": "dB"},
-        desc="spectrograms",
         progress=progress,
     ) as run:
         index = pd.DataFrame(
