@@ -91,9 +91,6 @@ class Journal:
             mask[start : start + len(records)] = True
         return mask
 
-    def records(self, n_items: int) -> Records:
-        return in_order(self.done, n_items)
-
 
 def in_order(done: dict[int, Records], n_items: int) -> Records:
     """One record per position, from the finished chunks; every position must be covered."""

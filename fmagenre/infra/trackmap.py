@@ -56,9 +56,8 @@ class Chunk:
 
 @dataclass
 class ChunkResult:
-    index: int
     start: int
-    records: list[dict[str, Any]]
+    records: Records
     rows: np.ndarray | None = None  # (len(records), *row_shape), zeros where a track failed
     failed: int = 0
 
@@ -93,7 +92,7 @@ def run_chunk(track_fn: TrackFn, chunk: Chunk, row_spec: RowSpec | None) -> Chun
             records.append(output.record)
             if rows is not None and output.row is not None:
                 rows[i] = output.row
-    return ChunkResult(chunk.index, chunk.start, records, rows, failed)
+    return ChunkResult(chunk.start, records, rows, failed)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -256,4 +255,4 @@ def _run_isolated(
         records.extend(part.records)
         if rows is not None and part.rows is not None:
             rows[i] = part.rows[0]
-    return ChunkResult(chunk.index, chunk.start, records, rows, failed)
+    return ChunkResult(chunk.start, records, rows, failed)
