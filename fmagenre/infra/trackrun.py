@@ -35,14 +35,14 @@ class TrackRun:
     """A finished map of a stage's tracks (each with a ``track_id``) into a store."""
 
     items: Sequence[Any]
-    records: Records  # one per item, in item order; a failed track's has an "error"
+    records: Records  # one per item, in item order
     store: RowStore  # in the work folder, open; row i is item i's (zeros where it failed)
     seconds: float  # wall time of the map
 
     @property
     def ok(self) -> np.ndarray:
         """Which items succeeded."""
-        return np.array(["error" not in record for record in self.records], dtype=bool)
+        return np.array([not failed(record) for record in self.records], dtype=bool)
 
     @property
     def failures(self) -> list[dict[str, Any]]:
@@ -50,7 +50,7 @@ class TrackRun:
         return [
             {"track_id": item.track_id, "error": record["error"]}
             for item, record in zip(self.items, self.records, strict=True)
-            if "error" in record
+            if failed(record)
         ]
 
     def move_store(self, out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -64,6 +64,12 @@ class TrackRun:
         remove(out_dir)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.store.path, out_dir)
+
+
+def failed(record: dict[str, Any]) -> bool:
+    """Whether the map recorded this track as failed: its function raised (or its worker
+    died), so its record holds only the error (decode's own records carry an empty one)."""
+    return list(record) == ["error"]
 
 
 @contextlib.contextmanager
