@@ -261,7 +261,7 @@ const specs = JSON.parse(fs.readFileSync('specs.json', 'utf8'));
 
 def test_the_lock_check_passes_on_a_matching_clone_and_names_a_stale_stage(project):
     assert stale_entries(clone_status(project.root)) == []
-    code = project.root / "fmagenre" / "manifest.py"
+    code = project.root / "fmagenre" / "pipeline" / "manifest.py"
     original = code.read_text()
     code.write_text(original + "\n# changed\n")
     project.commit_all("a code change without rerunning")
