@@ -41,8 +41,9 @@ from threadpoolctl import threadpool_limits
 from fmagenre.audio.decoding import decode_file
 from fmagenre.features.compute import compute_features, feature_columns
 from fmagenre.features.reference import reference_features
+from fmagenre.infra.executors import ProcessPool
 from fmagenre.infra.params import available_cores, parse_params
-from fmagenre.infra.trackmap import Journal, LocalPoolBackend, RowSpec, map_tracks
+from fmagenre.infra.trackmap import Journal, RowSpec, map_tracks
 from fmagenre.pipeline.decode import DecodeItem, DecodeSettings
 from fmagenre.pipeline.features import native_features_track
 
@@ -140,11 +141,11 @@ def pool_throughputs(items: list[DecodeItem], work: Path, rounds: int) -> dict[i
     """Tracks per second of the stage's map on warmed-up pools of 1 and 2 workers, in rounds
     that alternate between them, so that a shared machine's changing load falls on both."""
     track_fn = functools.partial(native_features_track, settings=SETTINGS)
-    pools = {workers: LocalPoolBackend(workers) for workers in (1, 2)}
+    pools = {workers: ProcessPool(workers) for workers in (1, 2)}
     rates: dict[int, list[float]] = {workers: [] for workers in pools}
     try:
         for r in range(-1, rounds):  # round -1 warms the workers up (imports, numba, caches)
-            for workers, backend in pools.items():
+            for workers, pool in pools.items():
                 params = parse_params({"compute": {"workers": workers, "chunk_size": 2}})
                 journal = Journal.open(work / f"run{workers}-{r}", {"run": r})
                 began = time.perf_counter()
@@ -156,13 +157,13 @@ def pool_throughputs(items: list[DecodeItem], work: Path, rounds: int) -> dict[i
                     on_rows=lambda start, block: None,
                     row_spec=RowSpec((518,), "float32"),
                     progress=False,
-                    backend=backend,
+                    executor=pool,
                 )
                 if r >= 0:
                     rates[workers].append(len(items) / (time.perf_counter() - began))
     finally:
-        for backend in pools.values():
-            backend.close()
+        for pool in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
     return {workers: statistics.median(values) for workers, values in rates.items()}
 
 

@@ -12,10 +12,10 @@ from conftest import tone, write_mp3
 
 from fmagenre.audio.decoded import read_decoded
 from fmagenre.audio.decoding import INT16_SCALE, decode_file, from_int16
+from fmagenre.infra import trackrun as trackrun_module
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import parse_params
 from fmagenre.infra.store import RowStore
-from fmagenre.pipeline import decode as decode_module
 from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
 from fmagenre.pipeline.manifest import run_manifest
 
@@ -218,7 +218,7 @@ def test_a_run_stopped_after_moving_its_store_decodes_afresh(tmp_path, monkeypat
     def stopped(journal):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(decode_module, "finish", stopped)
+    monkeypatch.setattr(trackrun_module, "finish", stopped)  # the step after the store moved
     with pytest.raises(KeyboardInterrupt):
         run_decode(tracks, params, **kwargs)
     # the records moved into place with the store

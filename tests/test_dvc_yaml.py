@@ -32,6 +32,7 @@ EXEMPT = {
     "fmagenre/infra/disk.py": "the free-space check before large writes",
     "fmagenre/infra/native_stderr.py": "filters C libraries' log lines",
     "fmagenre/infra/lifetime.py": "worker processes and stages end with their owner",
+    "fmagenre/infra/executors.py": "where the map's tasks run (compute.*), never what they give",
     "fmagenre/infra/runlock.py": "one run of a stage at a time (a lock naming its holder)",
     "fmagenre/infra/paths.py": "the paths, which dvc.yaml lists itself",
     "fmagenre/infra/params.py": (

@@ -70,7 +70,8 @@ SLOW_MAP = """
     import functools, time
     from pathlib import Path
     from fmagenre.infra.params import ComputeParams
-    from fmagenre.infra.trackmap import Journal, TrackOutput, map_tracks
+    from fmagenre.infra.journal import Journal
+    from fmagenre.infra.trackmap import TrackOutput, map_tracks
 
     def slow(item):
         time.sleep(60)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import soundfile as sf
+from conftest import fill_disk
 
 from fmagenre.cli import main
 from fmagenre.fma.facts import SMALL_GENRES, TOP_LEVEL_GENRES, audio_relpath
@@ -141,6 +142,15 @@ def test_pack_archives_uses_fmas_internal_layout(dataset, tmp_path):
     with zipfile.ZipFile(tmp_path / "fma_synthetic.zip") as bundle:
         some_id = next(tid for tid in read_tracks(dataset.root).index if tid not in dataset.faults)
         assert f"fma_synthetic/{audio_relpath(some_id).as_posix()}" in bundle.namelist()
+
+
+def test_a_full_disk_stops_it_with_one_line_and_leaves_nothing(small_disk):
+    fill_disk(small_disk)
+    with pytest.raises(
+        UserError, match=r"of 48 synthetic tracks could not be written .* 0.0 MiB free"
+    ):
+        generate_dataset(small_disk / "root", workers=1, progress=False, **TINY)
+    assert [p.name for p in (small_disk / "root").iterdir()] == []
 
 
 def test_bad_arguments_are_refused(tmp_path):

@@ -6,16 +6,11 @@ import os
 import numpy as np
 import pytest
 
+from fmagenre.infra.executors import InlineExecutor
+from fmagenre.infra.journal import Journal
 from fmagenre.infra.params import parse_params
-from fmagenre.infra.trackmap import (
-    InlineBackend,
-    Journal,
-    RowSpec,
-    TrackOutput,
-    map_into_store,
-    map_tracks,
-    pending_chunks,
-)
+from fmagenre.infra.trackmap import RowSpec, TrackOutput, map_tracks, pending_chunks
+from fmagenre.infra.trackrun import track_run
 
 ROW = RowSpec((3,), "float32")
 
@@ -31,7 +26,7 @@ def square(item: int, fail_on: tuple[int, ...] = (), die_on: tuple[int, ...] = (
     )
 
 
-def run(tmp_path, name, items, compute, fn=square, backend=None, fingerprint=None):
+def run(tmp_path, name, items, compute, fn=square, executor=None, fingerprint=None):
     rows = np.full((len(items), 3), -1.0, dtype=np.float32)
 
     def keep(start, block):
@@ -46,7 +41,7 @@ def run(tmp_path, name, items, compute, fn=square, backend=None, fingerprint=Non
         on_rows=keep,
         row_spec=ROW,
         progress=False,
-        backend=backend,
+        executor=executor,
     )
     return records, rows
 
@@ -121,13 +116,18 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path):
             items,
             compute(workers=1, chunk_size=3),
             first,
-            backend=InlineBackend(),
+            executor=InlineExecutor(),
         )
     assert first.calls == [0, 1, 2, 3, 4, 5, 6]  # chunks [0-2] and [3-5] finished; [6-8] did not
     second = Interrupt()
     # a different chunk size on resume is fine: only uncovered positions are redone
     records, rows = run(
-        tmp_path, "resume", items, compute(workers=1, chunk_size=5), second, backend=InlineBackend()
+        tmp_path,
+        "resume",
+        items,
+        compute(workers=1, chunk_size=5),
+        second,
+        executor=InlineExecutor(),
     )
     assert second.calls == [6, 7, 8, 9, 10, 11]
     assert [r["item"] for r in records] == items
@@ -138,7 +138,7 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path):
         items,
         compute(workers=1, chunk_size=5),
         third,
-        backend=InlineBackend(),
+        executor=InlineExecutor(),
         fingerprint={"test": 2},
     )
     assert third.calls == items  # another fingerprint (inputs or settings changed): start over
@@ -161,29 +161,32 @@ def test_a_resumed_journal_without_its_store_starts_afresh(tmp_path, damage):
     items = list(range(6))
 
     def into_store(fn):
-        journal = Journal.open(tmp_path / "work", {"test": 1})
-        return map_into_store(
+        return track_run(
+            "test",
+            1,
             fn,
             items,
+            identity={},
+            work_dir=tmp_path / "work",
             compute=compute(workers=1, chunk_size=4),
-            journal=journal,
             name="rows",
             row_spec=ROW,
             rows_per_shard=4,
             progress=False,
         )
 
-    _, store = into_store(square)
-    store.close()
-    if damage == "store_moved_out":
-        os.replace(store.path, tmp_path / "moved")
-    elif damage == "shard_truncated":
-        shard = store.path / "shard-00001.npy"
-        shard.write_bytes(shard.read_bytes()[:-8])
+    with pytest.raises(KeyboardInterrupt), into_store(square) as stopped:
+        stopped.store.close()
+        if damage == "store_moved_out":
+            os.replace(stopped.store.path, tmp_path / "moved")
+        elif damage == "shard_truncated":
+            shard = stopped.store.path / "shard-00001.npy"
+            shard.write_bytes(shard.read_bytes()[:-8])
+        raise KeyboardInterrupt  # stopped before the journal is forgotten
     again = Interrupt()
-    records, store = into_store(again)
-    assert again.calls == ([] if damage == "none" else items)
-    assert [r["item"] for r in records] == items
-    np.testing.assert_array_equal(store.read(5), 2.5)
-    np.testing.assert_array_equal(store.read(1), 0.5)
-    store.close()
+    with into_store(again) as run:
+        assert again.calls == ([] if damage == "none" else items)
+        assert [r["item"] for r in run.records] == items
+        np.testing.assert_array_equal(run.store.read(5), 2.5)
+        np.testing.assert_array_equal(run.store.read(1), 0.5)
+    assert not (tmp_path / "work").exists()  # a finished run forgets its work folder

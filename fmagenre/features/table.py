@@ -18,7 +18,8 @@ import pandas as pd
 
 from fmagenre.infra.atomic import write_parquet
 from fmagenre.infra.params import ComputeParams
-from fmagenre.infra.trackmap import Journal, RowSpec, TrackFn, finish, map_into_store
+from fmagenre.infra.trackmap import RowSpec, TrackFn
+from fmagenre.infra.trackrun import track_run
 
 ROWS_PER_SHARD = 65536
 
@@ -28,45 +29,49 @@ class TableRun:
     tracks: int  # rows written
     failures: list[dict[str, Any]]  # track_id and error of each failed track
     records: list[dict[str, Any]]  # every item's record, in item order
+    seconds: float  # wall time of the map
 
 
 def map_to_table(
+    stage: str,
+    version: int,
     track_fn: TrackFn,
     items: Sequence[Any],
     columns: list[str],
     *,
+    identity: dict[str, Any],
+    work_dir: Path,
     compute: ComputeParams,
-    journal: Journal,
     out_path: Path,
-    desc: str,
     progress: bool = True,
 ) -> TableRun:
-    """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes."""
-    records, rows = map_into_store(
+    """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes.
+
+    ``stage``, ``version``, ``identity``, ``work_dir``: the resumable run's
+    (fmagenre.infra.trackrun.track_run).
+    """
+    with track_run(
+        stage,
+        version,
         track_fn,
         items,
+        identity=identity,
+        work_dir=work_dir,
         compute=compute,
-        journal=journal,
         name="rows",
         row_spec=RowSpec((len(columns),), "float32"),
         rows_per_shard=ROWS_PER_SHARD,
-        desc=desc,
         progress=progress,
-    )
-    ok = np.array(["error" not in record for record in records], dtype=bool)
-    values = (
-        rows.read_rows(np.flatnonzero(ok)) if ok.any() else np.zeros((0, len(columns)), np.float32)
-    )
-    rows.close()
-    track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
-    write_parquet(out_path, value_frame(track_ids, values, columns))
-    finish(journal)
-    failures = [
-        {"track_id": item.track_id, "error": record["error"]}
-        for item, record in zip(items, records, strict=True)
-        if "error" in record
-    ]
-    return TableRun(int(ok.sum()), failures, records)
+    ) as run:
+        ok = run.ok
+        values = (
+            run.store.read_rows(np.flatnonzero(ok))
+            if ok.any()
+            else np.zeros((0, len(columns)), np.float32)
+        )
+        track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
+        write_parquet(out_path, value_frame(track_ids, values, columns))
+    return TableRun(int(ok.sum()), run.failures, run.records, run.seconds)
 
 
 def value_frame(track_ids: np.ndarray, values: np.ndarray, columns: list[str]) -> pd.DataFrame:

@@ -16,7 +16,6 @@ import concurrent.futures as cf
 import functools
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fmagenre.audio.decoding import from_int16, to_int16
+from fmagenre.infra.executors import open_executor
 from fmagenre.infra.params import ComputeParams
-from fmagenre.infra.trackmap import Journal, RowSpec, TrackOutput, make_backend, map_tracks
+from fmagenre.infra.trackmap import RowSpec, TrackOutput, map_tracks
 from fmagenre.models.loading import InputRecipe, LoadedModel
 from fmagenre.pipeline.decode import DecodeItem, decode_clip
 
@@ -150,31 +150,28 @@ def input_batches(
     batch_size = BATCH_CHUNKS * CHUNK_FILES * compute.worker_count
     track_fn = functools.partial(prepare_input, recipe=recipe)
     bar = tqdm(total=len(files), unit="file", desc=desc, disable=not progress, smoothing=0.1)
-    backend = make_backend(compute)  # one pool for every batch
+    executor = open_executor(compute)  # one pool for every batch
     try:
-        with tempfile.TemporaryDirectory(prefix="fmagenre-predict-") as tmp:
-            for start in range(0, len(files), batch_size):
-                batch = files[start : start + batch_size]
-                rows = np.zeros((len(batch), *spec.shape), dtype=spec.dtype)
+        for start in range(0, len(files), batch_size):
+            batch = files[start : start + batch_size]
+            rows = np.zeros((len(batch), *spec.shape), dtype=spec.dtype)
 
-                def keep(first: int, block: np.ndarray, rows: np.ndarray = rows) -> None:
-                    rows[first : first + len(block)] = block
-                    bar.update(len(block))
+            def keep(first: int, block: np.ndarray, rows: np.ndarray = rows) -> None:
+                rows[first : first + len(block)] = block
+                bar.update(len(block))
 
-                journal = Journal.open(Path(tmp) / str(start), {"predict": start})
-                records = map_tracks(
-                    track_fn,
-                    [str(path) for path in batch],
-                    compute=compute,
-                    journal=journal,
-                    on_rows=keep,
-                    row_spec=spec,
-                    progress=False,
-                    backend=backend,
-                )
-                yield batch, records, rows
+            records = map_tracks(  # no journal: nothing of a predict run is resumed
+                track_fn,
+                [str(path) for path in batch],
+                compute=compute,
+                on_rows=keep,
+                row_spec=spec,
+                progress=False,
+                executor=executor,
+            )
+            yield batch, records, rows
     finally:
-        backend.close()
+        executor.shutdown(wait=True, cancel_futures=True)
         bar.close()
 
 

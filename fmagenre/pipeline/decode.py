@@ -16,7 +16,6 @@ import functools
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,10 @@ from fmagenre.audio.decoding import (
     is_silent,
     to_int16,
 )
-from fmagenre.infra.atomic import remove
 from fmagenre.infra.native_stderr import captured
 from fmagenre.infra.params import Params
-from fmagenre.infra.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
+from fmagenre.infra.trackmap import RowSpec, TrackOutput
+from fmagenre.infra.trackrun import track_run
 
 log = logging.getLogger(__name__)
 
@@ -173,21 +172,14 @@ def run_decode(
     its ``decoded.parquet``; return the summary (counts per status, hours of audio, time)."""
     settings = DecodeSettings.from_params(params)
     items = decode_items(tracks)
-    journal = Journal.open(
-        work_dir,
-        {
-            "stage": "decode",
-            "format": FORMAT_VERSION,
-            "settings": dataclasses.asdict(settings),
-            "inputs": inputs_fingerprint(items),
-        },
-    )
-    began = time.perf_counter()
-    records, store = map_into_store(
+    with track_run(
+        "decode",
+        FORMAT_VERSION,
         functools.partial(decode_track, settings=settings),
         items,
+        identity={"settings": dataclasses.asdict(settings), "inputs": inputs_fingerprint(items)},
+        work_dir=work_dir,
         compute=params.compute,
-        journal=journal,
         name="audio",
         row_spec=RowSpec((settings.length,), "int16"),
         rows_per_shard=ROWS_PER_SHARD,
@@ -197,25 +189,14 @@ def run_decode(
             "crop": settings.crop,
             "int16_scale": INT16_SCALE,
         },
-        desc="decode",
         progress=progress,
-    )
-    store.close()
-    elapsed = time.perf_counter() - began
-
-    decoded = decoded_table(items, records)
-    warning = short_warning(decoded, settings.duration)
-    if warning:
-        log.warning(warning)
-    # Written into the finished store before it leaves the work folder, so the store and its
-    # records move into place together; once it has moved, only finish() may follow, and a
-    # run stopped before it finds its store gone and decodes afresh (map_into_store).
-    decoded.to_parquet(store.path / DECODED_FILE, index=False)
-    remove(audio_out)
-    audio_out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(store.path, audio_out)
-    finish(journal)
-    return summarise(decoded, elapsed)
+    ) as run:
+        decoded = decoded_table(items, run.records)
+        warning = short_warning(decoded, settings.duration)
+        if warning:
+            log.warning(warning)
+        run.move_store(audio_out, {DECODED_FILE: decoded})
+    return summarise(decoded, run.seconds)
 
 
 def decoded_table(items: list[DecodeItem], records: list[dict[str, Any]]) -> pd.DataFrame:

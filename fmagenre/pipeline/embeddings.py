@@ -8,7 +8,6 @@ row per track, written as data/embeddings.parquet.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from fmagenre.audio.rows import AudioRow, read_audio, store_identity, usable_row
 from fmagenre.features.table import map_to_table
 from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
-from fmagenre.infra.trackmap import Journal, TrackOutput
+from fmagenre.infra.trackmap import TrackOutput
 from fmagenre.models.musicnn import weights
 from fmagenre.models.musicnn.embedding import COLUMNS, clip_row
 
@@ -58,28 +57,23 @@ def run_embeddings(
         for item in usable_rows(manifest, audio_dir)
     ]
     network_path = Path(network_path).resolve()
-    journal = Journal.open(
-        work_dir,
-        {
-            "stage": "embeddings",
-            "format": FORMAT_VERSION,
-            "network": weights.sha256(network_path),
-            "inputs": store_identity(audio_dir),
-            "tracks": [[item.track_id, item.seconds] for item in items],
-        },
-    )
-    began = time.perf_counter()
     run = map_to_table(
+        "embeddings",
+        FORMAT_VERSION,
         functools.partial(embed_track, network_path=str(network_path)),
         items,
         COLUMNS,
         compute=params.compute,
-        journal=journal,
+        work_dir=work_dir,
+        identity={
+            "network": weights.sha256(network_path),
+            "inputs": store_identity(audio_dir),
+            "tracks": [[item.track_id, item.seconds] for item in items],
+        },
         out_path=out_path,
-        desc="embeddings",
         progress=progress,
     )
-    elapsed = time.perf_counter() - began
+    elapsed = run.seconds
     return {
         "tracks": run.tracks,
         "failed": len(run.failures),

@@ -37,7 +37,7 @@ from fmagenre.infra.atomic import write_parquet
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
-from fmagenre.infra.trackmap import Journal, TrackOutput
+from fmagenre.infra.trackmap import TrackOutput
 from fmagenre.pipeline.decode import (
     DecodeItem,
     DecodeSettings,
@@ -127,26 +127,21 @@ def run_features(
         track_fn = features_track
         inputs = store_identity(audio_dir)
     columns = feature_columns()
-    journal = Journal.open(
-        work_dir,
-        {
-            "stage": "features",
-            "format": FORMAT_VERSION,
+    run = map_to_table(
+        "features",
+        FORMAT_VERSION,
+        functools.partial(track_fn, settings=settings),
+        items,
+        columns,
+        compute=params.compute,
+        work_dir=work_dir,
+        identity={
             "sample_rate": params.features.sample_rate,
             "settings": dataclasses.asdict(settings),
             "inputs": inputs,
             "tracks": [item.track_id for item in items],
         },
-    )
-    began = time.perf_counter()
-    run = map_to_table(
-        functools.partial(track_fn, settings=settings),
-        items,
-        columns,
-        compute=params.compute,
-        journal=journal,
         out_path=out_path,
-        desc="features",
         progress=progress,
     )
     rates = pd.Series([record["sr"] for record in run.records if "sr" in record], dtype="int64")
@@ -161,7 +156,7 @@ def run_features(
         "failed": len(run.failures),
         "failures": run.failures[:20],
         "columns": len(columns),
-        "seconds": round(time.perf_counter() - began, 2),
+        "seconds": round(run.seconds, 2),
     }
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,10 @@ import pandas as pd
 
 from fmagenre.audio.melspec import LogMelSettings, log_mel
 from fmagenre.audio.rows import AudioRow, read_audio, store_identity, usable_rows
-from fmagenre.infra.atomic import remove, write_parquet
 from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
-from fmagenre.infra.trackmap import Journal, RowSpec, TrackOutput, finish, map_into_store
+from fmagenre.infra.trackmap import RowSpec, TrackOutput
+from fmagenre.infra.trackrun import track_run
 
 ROWS_PER_SHARD = 1024  # 30 s clips at the defaults: 1292 x 128 x 2 B = 331 kB a row, 339 MB a shard
 INDEX_FILE = "index.parquet"
@@ -52,57 +50,41 @@ def run_spectrograms(
     settings = LogMelSettings.from_params(params, int(audio.attrs["sr"]))
     items = usable_rows(manifest, audio_dir)
     shape = (settings.frames(audio.row_shape[0]), settings.n_mels)
-    journal = Journal.open(
-        work_dir,
-        {
-            "stage": "spectrograms",
-            "format": FORMAT_VERSION,
+    with track_run(
+        "spectrograms",
+        FORMAT_VERSION,
+        functools.partial(spectrogram_track, settings=settings),
+        items,
+        work_dir=work_dir,
+        identity={
             "settings": dataclasses.asdict(settings),
             "inputs": store_identity(audio_dir),
             "tracks": [item.track_id for item in items],
         },
-    )
-    began = time.perf_counter()
-    records, store = map_into_store(
-        functools.partial(spectrogram_track, settings=settings),
-        items,
         compute=params.compute,
-        journal=journal,
         name="store",
         row_spec=RowSpec(shape, "float16"),
         rows_per_shard=ROWS_PER_SHARD,
         attrs={**dataclasses.asdict(settings), "axes": ["time", "mel"], "unit": "dB"},
-        desc="spectrograms",
         progress=progress,
-    )
-    store_dir = store.path
-    store.close()
-    failed = [
-        (item.track_id, record["error"])
-        for item, record in zip(items, records, strict=True)
-        if "error" in record
-    ]
-    index = pd.DataFrame(
-        {
-            "track_id": np.array([item.track_id for item in items], dtype=np.int64),
-            "row": np.arange(len(items), dtype=np.int64),
-            "ok": np.array(["error" not in record for record in records], dtype=bool),
-        }
-    )
-    write_parquet(store_dir / INDEX_FILE, index)
-    remove(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(store_dir, out_dir)
-    finish(journal)
+    ) as run:
+        index = pd.DataFrame(
+            {
+                "track_id": np.array([item.track_id for item in items], dtype=np.int64),
+                "row": np.arange(len(items), dtype=np.int64),
+                "ok": run.ok,
+            }
+        )
+        run.move_store(out_dir, {INDEX_FILE: index})
     bytes_per_track = int(np.prod(shape)) * 2
     return {
         "tracks": len(items),
-        "failed": len(failed),
-        "failures": [{"track_id": tid, "error": error} for tid, error in failed[:20]],
+        "failed": len(run.failures),
+        "failures": run.failures[:20],
         "frames": shape[0],
         "n_mels": shape[1],
         "bytes_per_track": bytes_per_track,
         "store_megabytes": round(bytes_per_track * len(items) / 1e6, 1),
-        "seconds": round(time.perf_counter() - began, 2),
+        "seconds": round(run.seconds, 2),
     }
 

@@ -11,10 +11,9 @@ not depend on the number of worker processes.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
-import multiprocessing
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,25 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from tqdm.auto import tqdm
 
-from fmagenre.fma.facts import SMALL_GENRES, TOP_LEVEL_GENRES, audio_dir_name, audio_relpath
+from fmagenre.fma.facts import audio_dir_name, audio_relpath
 from fmagenre.infra.atomic import remove
 from fmagenre.infra.errors import UserError
+from fmagenre.infra.params import ComputeParams
+from fmagenre.infra.trackmap import TrackOutput, map_tracks
+from fmagenre.synth.metadata import genres_csv, tracks_csv
 from fmagenre.synth.recipes import GENRES, ArtistStyle, artist_style, render
 
 FAULTS = ("no_audio", "truncated", "short", "silent", "missing")
-# Illustrative sub-genres (ids chosen not to collide with FMA's top-level ones).
-SUBGENRES: dict[str, tuple[tuple[int, str], ...]] = {
-    "Electronic": ((4001, "Techno"), (4002, "House"), (4003, "Chiptune")),
-    "Experimental": ((4011, "Noise"), (4012, "Drone"), (4013, "Musique Concrete")),
-    "Folk": ((4021, "Singer-Songwriter"), (4022, "Free-Folk"), (4023, "British Folk")),
-    "Hip-Hop": ((4031, "Rap"), (4032, "Hip-Hop Beats"), (4033, "Boom-Bap")),
-    "Instrumental": ((4041, "Soundtrack"), (4042, "Ambient"), (4043, "Piano Solo")),
-    "International": ((4051, "Indian"), (4052, "Middle East"), (4053, "Turkish")),
-    "Pop": ((4061, "Synth-Pop"), (4062, "Power-Pop"), (4063, "Indie Pop")),
-    "Rock": ((4071, "Punk"), (4072, "Garage"), (4073, "Psych-Rock")),
-}
 FORMATS = (
     (44100, 2),
     (44100, 2),
@@ -69,7 +59,6 @@ CITIES = (
     "Portland, OR",
     "Istanbul",
 )
-LICENSE = "Attribution-NonCommercial-ShareAlike 3.0 International"
 MAX_TRACK_ID = 155320
 
 
@@ -225,16 +214,17 @@ def _word(rng: np.random.Generator) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def write_track(job: TrackJob) -> None:
-    """Render and encode one track (or write its fault). Runs in a worker process."""
+def write_track(job: TrackJob) -> TrackOutput:
+    """Render and encode one track (or write its fault). Runs on the map over tracks."""
     path = Path(job.path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    written = TrackOutput({"track_id": job.track_id})
     if job.fault == "missing":
-        return
+        return written
     if job.fault == "no_audio":
         # an ID3v2 tag and padding, no MPEG frame: what FMA's three empty files look like to a decoder
         path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x07\x76" + bytes(1014))
-        return
+        return written
     rng = _rng(job.seed, 2, job.track_id)
     if job.fault == "silent":
         audio = np.zeros((int(job.seconds * job.sr), job.channels), dtype=np.float32)
@@ -254,6 +244,7 @@ def write_track(job: TrackJob) -> None:
     if job.fault == "truncated":
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * 0.4) + 3])  # +3: cut inside a frame
+    return written
 
 
 def generate_dataset(
@@ -296,7 +287,7 @@ def generate_dataset(
             )
             for r in table.itertuples()
         ]
-        _run_jobs(jobs, workers, progress)
+        _run_jobs(jobs, workers, progress, root)
         metadata = staging / "fma_metadata"
         metadata.mkdir(parents=True)
         tracks_csv(table).to_csv(metadata / "tracks.csv")
@@ -313,95 +304,27 @@ def generate_dataset(
     return SynthSummary(root, name, len(table), fault_map)
 
 
-def _run_jobs(jobs: list[TrackJob], workers: int, progress: bool) -> None:
-    bar = tqdm(total=len(jobs), unit="track", desc="synth", disable=not progress)
-    if workers <= 1:
-        for job in jobs:
-            write_track(job)
-            bar.update()
-    else:
-        context = multiprocessing.get_context("forkserver")
-        with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for future in cf.as_completed([pool.submit(write_track, job) for job in jobs]):
-                future.result()
-                bar.update()
-    bar.close()
-
-
-def tracks_csv(table: pd.DataFrame) -> pd.DataFrame:
-    """The plan as FMA's tracks.csv: two-level columns (alphabetical within each level)."""
-    sub = subgenre_ids(table)
-    date = pd.Timestamp("2009-01-01") + pd.to_timedelta(table["track_id"] // 20, unit="h")
-    columns = {
-        ("album", "date_released"): (date - pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d 00:00:00"),
-        ("album", "id"): table["album_id"],
-        ("album", "title"): table["album_title"],
-        ("album", "tracks"): table.groupby("album_id")["track_id"].transform("count"),
-        ("album", "type"): "Album",
-        ("artist", "id"): table["artist_id"],
-        ("artist", "location"): table["city"],
-        ("artist", "name"): table["artist_name"],
-        ("set", "split"): table["split"],
-        ("set", "subset"): "small",
-        ("track", "bit_rate"): table["bit_rate"],
-        ("track", "date_created"): date.dt.strftime("%Y-%m-%d %H:%M:%S"),
-        ("track", "duration"): np.ceil(table["seconds"]).astype(int),
-        ("track", "genre_top"): table["genre"],
-        ("track", "genres"): [f"[{s}]" for s in sub],
-        ("track", "genres_all"): [
-            f"[{SMALL_GENRES[g]}, {s}]" for g, s in zip(table["genre"], sub, strict=True)
-        ],
-        ("track", "interest"): (table["track_id"] * 7919 % 5000 + 100).astype(int),
-        ("track", "license"): LICENSE,
-        ("track", "listens"): (table["track_id"] * 104729 % 3000 + 20).astype(int),
-        ("track", "number"): table["number"],
-        ("track", "title"): table["title"],
-    }
-    frame = pd.DataFrame(
-        {
-            key: list(value) if not isinstance(value, str) else value
-            for key, value in columns.items()
-        },
-        index=table["track_id"].to_numpy(),
+def _run_jobs(jobs: list[TrackJob], workers: int, progress: bool, root: Path) -> None:
+    """Write every track on the map over tracks (one track per task: a whole clip to render
+    and encode); the dataset is useless with a track missing, so any failure stops it."""
+    records = map_tracks(
+        write_track,
+        jobs,
+        compute=ComputeParams(workers=max(1, workers), chunk_size=1),
+        desc="synth",
+        progress=progress,
     )
-    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
-    frame.index.name = "track_id"
-    return frame
-
-
-def subgenre_ids(table: pd.DataFrame) -> list[int]:
-    """Each artist works in one sub-genre of its genre."""
-    return [SUBGENRES[g][a % 3][0] for g, a in zip(table["genre"], table["artist_id"], strict=True)]
-
-
-def genres_csv(table: pd.DataFrame) -> pd.DataFrame:
-    """FMA's genres.csv: the 16 top-level genres and the synthetic sub-genres, with counts."""
-    counts = table["genre"].value_counts()
-    rows = []
-    for title, genre_id in TOP_LEVEL_GENRES.items():
-        rows.append(
-            {
-                "genre_id": genre_id,
-                "#tracks": int(counts.get(title, 0)),
-                "parent": 0,
-                "title": title,
-                "top_level": genre_id,
-            }
+    failed = [
+        (job.track_id, r["error"]) for job, r in zip(jobs, records, strict=True) if "error" in r
+    ]
+    if failed:
+        track_id, error = failed[0]
+        # the encoder's error on a full disk does not say so: the free space does
+        free = shutil.disk_usage(root).free / 2**20
+        raise UserError(
+            f"{len(failed)} of {len(jobs)} synthetic tracks could not be written "
+            f"(track {track_id}: {error}; {free:.1f} MiB free in {root})"
         )
-    sub_counts = pd.Series(subgenre_ids(table)).value_counts()
-    for genre, children in SUBGENRES.items():
-        for child_id, title in children:
-            n = int(sub_counts.get(child_id, 0))
-            rows.append(
-                {
-                    "genre_id": child_id,
-                    "#tracks": n,
-                    "parent": SMALL_GENRES[genre],
-                    "title": title,
-                    "top_level": SMALL_GENRES[genre],
-                }
-            )
-    return pd.DataFrame(rows).sort_values("genre_id").reset_index(drop=True)
 
 
 def pack_archives(root: Path, out_dir: Path, name: str = "synthetic") -> dict[str, str]:
