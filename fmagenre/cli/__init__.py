@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from fmagenre import __version__
@@ -32,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
+    except BrokenPipeError:
+        # the reader stopped early (`fmagenre params --schema | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ModuleNotFoundError as exc:
         if not exc.name or exc.name.split(".")[0] == "fmagenre":
             raise  # a bug of this package, not a missing install
@@ -60,7 +66,7 @@ def _main(argv: list[str] | None) -> int:
     except OSError as exc:
         from fmagenre.infra.disk import disk_full_message, is_disk_full
 
-        if not is_disk_full(exc):
+        if isinstance(exc, BrokenPipeError) or not is_disk_full(exc):
             raise
         print(f"error: {disk_full_message(exc)}: free space and run again", file=sys.stderr)
         return 2
