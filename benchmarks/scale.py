@@ -29,7 +29,7 @@ with every size present only reports. The report: a table per size, each stage's
 (least-squares fit of log time against log tracks), extrapolations to fma_small, medium and
 large, a figure (--plot), and one JSON line.
 
-    python benchmarks/scale.py --tracks 500 1000 2000 4000 [--plot docs/images/scale.png]
+    python benchmarks/scale.py --tracks 504 1000 2000 4000 [--plot docs/scale/scale.png]
 
 Run by hand, on an otherwise idle machine (it takes hours, and needs about 3 MB of disk per
 track of the largest size; each size's scratch project is deleted once measured unless
@@ -64,7 +64,7 @@ from dvc_project import COPIED, STAGES, DvcProject  # noqa: E402
 
 GENRES = 8
 CLIP_SECONDS = 30.0
-DEFAULT_SIZES = (500, 1000, 2000, 4000)
+DEFAULT_SIZES = (504, 1000, 2000, 4000)  # 504: tracks per genre must be whole (8 genres)
 DEFAULT_RESULTS = HERE / "scale-results"
 # FMA's subsets: tracks (fma_small's 8 genres are balanced; medium and large have 16, unbalanced)
 TARGETS = {"small": 8000, "medium": 25000, "large": 106574}
