@@ -1,4 +1,4 @@
-"""train_classic MODEL: a feature-based model (rf, svm or gbdt) on FMA's features (see fmagenre.models.classic).
+"""train_classic MODEL: a feature-based model (rf, svm or gbdt) on FMA's features (see fmagenre.pipeline.train_classic).
 
 dvc.yaml runs it once per model (`foreach`): the stages train@rf, train@svm and train@gbdt.
 """
@@ -11,7 +11,8 @@ from fmagenre.fma.metadata import read_tracks_table
 from fmagenre.infra import paths
 from fmagenre.infra.params import Params
 from fmagenre.infra.stage import run_stage
-from fmagenre.models.classic import MODELS, train_and_evaluate
+from fmagenre.models.classic import MODELS
+from fmagenre.pipeline.train_classic import train_and_evaluate
 
 
 def body(name: str, params: Params) -> None:

@@ -24,10 +24,10 @@ from fmagenre.features.compute import feature_columns
 from fmagenre.infra.errors import ParamsError
 from fmagenre.infra.params import load_params, parse_params
 from fmagenre.models import predict
-from fmagenre.models.classic import train_and_evaluate
 from fmagenre.models.files import save_pipeline
 from fmagenre.models.loading import load_model
 from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track, run_decode
+from fmagenre.pipeline.train_classic import train_and_evaluate
 
 PROJECT = Path(__file__).resolve().parents[1]
 SR = 22050

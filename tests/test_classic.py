@@ -13,9 +13,10 @@ from fmagenre.fma.dataset import feature_splits, labelled_splits
 from fmagenre.fma.facts import SMALL_GENRES
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import parse_params
-from fmagenre.models.classic import candidates, predict_labels, predict_proba, train_and_evaluate
+from fmagenre.models.classic import candidates, predict_labels, predict_proba
 from fmagenre.models.evaluation import DIGITS
 from fmagenre.models.files import load_pipeline, read_consistently
+from fmagenre.pipeline.train_classic import train_and_evaluate
 
 GENRES = sorted(SMALL_GENRES)
 FAST = {

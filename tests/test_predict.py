@@ -21,12 +21,12 @@ from fmagenre.cli import main
 from fmagenre.features.reference import reference_features
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import parse_params
-from fmagenre.models.classic import train_and_evaluate
 from fmagenre.models.files import save_pipeline
 from fmagenre.models.loading import InputRecipe, load_model, saved_rate
 from fmagenre.models.predict import find_audio_files, predict_stream, prepare_input
 from fmagenre.pipeline.decode import DecodeSettings
 from fmagenre.pipeline.features import run_official_features
+from fmagenre.pipeline.train_classic import train_and_evaluate
 
 CLASSES = ["Drone", "Hiss", "Whistle"]
 SR = 22050

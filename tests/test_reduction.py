@@ -10,9 +10,10 @@ from test_classic import FAST, fabricate
 
 from fmagenre.fma.dataset import feature_splits
 from fmagenre.infra.params import parse_params
-from fmagenre.models.classic import predict_proba, train_and_evaluate
+from fmagenre.models.classic import predict_proba
 from fmagenre.models.files import load_pipeline, read_consistently
 from fmagenre.models.reduction import RedundancyFilter
+from fmagenre.pipeline.train_classic import train_and_evaluate
 
 
 def test_redundancy_filter_drops_constant_and_correlated_features():
