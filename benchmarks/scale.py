@@ -322,17 +322,22 @@ def fit_exponent(tracks: list[float], values: list[float]) -> tuple[float, float
     return float(k), float(math.exp(log_a))
 
 
-def extrapolate(tracks: list[float], values: list[float], target: float) -> float:
-    """The power law through the two largest sizes, at ``target`` tracks.
+def top_exponent(tracks: list[float], values: list[float]) -> float:
+    """The exponent between the two largest sizes: the growth rate the extrapolation uses.
 
     Not the all-sizes fit: a fixed cost (starting Python, loading TensorFlow) weighs most at
     the smallest size and pulls that fit's exponent below the large-size growth rate.
     """
     (n1, v1), (n2, v2) = sorted(zip(tracks, values, strict=True))[-2:]
     if v1 <= 0 or v2 <= 0:
-        return v2
-    k = math.log(v2 / v1) / math.log(n2 / n1)
-    return v2 * (target / n2) ** k
+        return 0.0
+    return math.log(v2 / v1) / math.log(n2 / n1)
+
+
+def extrapolate(tracks: list[float], values: list[float], target: float) -> float:
+    """The power law through the two largest sizes (``top_exponent``), at ``target`` tracks."""
+    n2, v2 = max(zip(tracks, values, strict=True))
+    return v2 * (target / n2) ** top_exponent(tracks, values)
 
 
 def _rounded(value: float) -> float | None:
@@ -358,6 +363,8 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
         k_cpu, _ = fit_exponent(sizes, [row["cpu_s"] for row in rows])
         entry: dict[str, Any] = {"k": _rounded(k), "k_cpu": _rounded(k_cpu)}
         if len(sizes) >= 2:
+            entry["k_top"] = round(top_exponent(sizes, wall), 3)
+            entry["k_cpu_top"] = round(top_exponent(sizes, [row["cpu_s"] for row in rows]), 3)
             entry["extrapolated_s"] = {
                 name: round(extrapolate(sizes, wall, n), 1) for name, n in TARGETS.items()
             }
@@ -458,9 +465,12 @@ def print_table(result: dict[str, Any]) -> None:
 def print_analysis(analysis: dict[str, Any]) -> None:
     if len(analysis["sizes"]) < 2:
         return
-    print("\nexponent k (time ~ tracks^k, fit over every size), extrapolated time on this machine")
     print(
-        f"{'stage':<15}{'k':>7}{'k CPU':>7}"
+        "\nexponent k (time ~ tracks^k): fit over every size, and between the two largest"
+        " (k top, what the extrapolation to this machine uses)"
+    )
+    print(
+        f"{'stage':<15}{'k':>7}{'k CPU':>7}{'k top':>7}{'CPU top':>8}"
         + "".join(f"{name + ' s':>11}" for name in TARGETS)
         + f"{'RSS x':>8}"
     )
@@ -468,6 +478,7 @@ def print_analysis(analysis: dict[str, Any]) -> None:
         growth = entry.get("rss_growth_1000_4000")
         print(
             f"{stage:<15}{entry['k']:>7.2f}{entry['k_cpu']:>7.2f}"
+            f"{entry['k_top']:>7.2f}{entry['k_cpu_top']:>8.2f}"
             + "".join(f"{entry['extrapolated_s'][name]:>11.0f}" for name in TARGETS)
             + (f"{growth:>8.2f}" if growth else "")
         )

@@ -1,0 +1,103 @@
+"""benchmarks/scale.py's arithmetic: the exponents, extrapolations and goal checks that
+README's real-FMA figures come from, on made-up curves whose answer is known."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "scale.py"
+
+
+@pytest.fixture(scope="module")
+def scale() -> Any:
+    spec = importlib.util.spec_from_file_location("scale_benchmark", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(wall: float, rss: float, outs: float = 1.0) -> dict[str, float]:
+    return {
+        "wall_s": wall,
+        "cpu_s": 1.5 * wall,
+        "peak_rss_mb": rss,
+        "peak_pss_mb": 0.8 * rss,
+        "outs_mb": outs,
+        "project_mb": 10 * outs,
+        "folder_peak_mb": 0.0,
+    }
+
+
+def _results(curves: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
+    """One result per size, each stage's (wall, rss) given as functions of the size."""
+    return [
+        {
+            "tracks": n,
+            "order": list(curves),
+            "stages": {
+                stage: _row(wall(n), rss(n), outs=n / 1000) for stage, (wall, rss) in curves.items()
+            },
+        }
+        for n in sizes
+    ]
+
+
+def test_fit_recovers_a_power_law(scale: Any) -> None:
+    sizes = [504, 1000, 2000, 4000]
+    for k in (0.5, 1.0, 1.3):
+        fitted, a = scale.fit_exponent(sizes, [0.02 * n**k for n in sizes])
+        assert fitted == pytest.approx(k, abs=1e-9)
+        assert a == pytest.approx(0.02, rel=1e-9)
+    assert math.isnan(scale.fit_exponent([1000], [3.0])[0])
+
+
+def test_extrapolation_follows_the_largest_sizes_not_the_fixed_cost(scale: Any) -> None:
+    """A stage with a fixed start-up cost: the all-sizes fit says sublinear, the two largest
+    sizes say nearly linear, and the extrapolation uses the latter."""
+    sizes = [504, 1000, 2000, 4000]
+    wall = [30.0 + 0.1 * n for n in sizes]
+    k_all, a_all = scale.fit_exponent(sizes, wall)
+    k_top = scale.top_exponent(sizes, wall)
+    assert k_all < k_top < 1.0
+    assert k_top == pytest.approx(math.log(430 / 230) / math.log(2))
+    extrapolated = scale.extrapolate(sizes, wall, 8000)
+    assert extrapolated == pytest.approx(430 * 2**k_top)
+    # the true cost at 8,000 is 830 s: within 4 %, twice as close as the all-sizes fit
+    assert extrapolated == pytest.approx(830, rel=0.04)
+    assert abs(a_all * 8000**k_all - 830) > 2 * abs(extrapolated - 830)
+
+
+def test_serial_fraction_from_the_two_worker_speedup(scale: Any) -> None:
+    assert scale.amdahl(2.0) == 0.0
+    assert scale.amdahl(1.0) == 1.0
+    assert scale.amdahl(1.6) == pytest.approx(0.25)
+    assert scale.amdahl(0.0) == 1.0
+
+
+def test_goals_flag_superlinear_time_and_growing_memory(scale: Any) -> None:
+    curves = {
+        "synth": (lambda n: 0.6 * n, lambda n: 800.0),
+        "decode": (lambda n: 0.02 * n, lambda n: 700.0),  # linear, flat: meets both goals
+        "features": (lambda n: 1e-4 * n**1.3, lambda n: 500 + 0.2 * n),  # both goals missed
+        "train@rf": (lambda n: 0.01 * n, lambda n: 300 + 0.2 * n),  # model fitting: no memory goal
+    }
+    analysis = scale.analyse(_results(curves, [504, 1000, 2000, 4000]))
+    stages = analysis["stages"]
+    assert stages["decode"]["goal_k"] and stages["decode"]["goal_memory"]
+    assert stages["decode"]["k"] == pytest.approx(1.0, abs=1e-3)
+    assert not stages["features"]["goal_k"]
+    assert stages["features"]["rss_growth_1000_4000"] == pytest.approx(1300 / 700, abs=1e-3)
+    assert not stages["features"]["goal_memory"]
+    assert "goal_memory" not in stages["train@rf"] and "goal_k" not in stages["train@rf"]
+    # a real run downloads instead of generating: synth is left out of the totals
+    small = sum(stages[s]["extrapolated_s"]["small"] for s in ("decode", "features", "train@rf"))
+    assert analysis["extrapolated_total_s"]["small"] == pytest.approx(small, abs=0.2)
+    assert stages["decode"]["extrapolated_s"]["small"] == pytest.approx(160, rel=1e-3)
