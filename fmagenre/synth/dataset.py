@@ -340,5 +340,6 @@ def pack_archives(root: Path, out_dir: Path, name: str = "synthetic") -> dict[st
                         file.relative_to(root).as_posix(), date_time=(2017, 4, 1, 0, 0, 0)
                     )
                     bundle.writestr(info, file.read_bytes())
-        checksums[archive.name] = hashlib.sha1(archive.read_bytes()).hexdigest()
+        with archive.open("rb") as packed:  # in chunks: the audio archive outgrows memory
+            checksums[archive.name] = hashlib.file_digest(packed, "sha1").hexdigest()
     return checksums
