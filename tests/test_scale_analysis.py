@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "scale.py"
 
@@ -101,3 +102,19 @@ def test_goals_flag_superlinear_time_and_growing_memory(scale: Any) -> None:
     small = sum(stages[s]["extrapolated_s"]["small"] for s in ("decode", "features", "train@rf"))
     assert analysis["extrapolated_total_s"]["small"] == pytest.approx(small, abs=0.2)
     assert stages["decode"]["extrapolated_s"]["small"] == pytest.approx(160, rel=1e-3)
+
+
+def test_the_crnn_is_extrapolated_per_epoch_at_its_epoch_cap(scale: Any) -> None:
+    """More data, more epochs before early stopping: the whole time looks superlinear, an
+    epoch's cost is linear, and the extrapolation takes the cap (an upper bound)."""
+    cap = yaml.safe_load((SCRIPT.parents[1] / "params.yaml").read_text())["model"]["epochs"]
+    sizes = [1000, 2000, 4000]
+    epochs = {1000: 30, 2000: 34, 4000: 36}
+    results = _results({"train_crnn": (lambda n: 0.01 * n * epochs[n], lambda n: 1600.0)}, sizes)
+    for result in results:
+        result["stages"]["train_crnn"]["epochs_run"] = epochs[result["tracks"]]
+    entry = scale.analyse(results)["stages"]["train_crnn"]
+    assert entry["k"] > 1.1
+    assert entry["k_per_epoch"] == pytest.approx(1.0, abs=1e-3)
+    assert entry["epochs_run"] == [30, 34, 36]
+    assert entry["extrapolated_s"]["small"] == pytest.approx(cap * 0.01 * 8000, rel=1e-3)
