@@ -543,6 +543,8 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     order = results[-1]["order"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6))
     shown = [s for s in order if max(r["stages"][s]["wall_s"] for r in results) >= 5]
+    for axis in (left, right):  # one colour per stage: the default cycle has only ten
+        axis.set_prop_cycle(color=plt.cm.tab20.colors[: len(shown)])
     for stage in shown:
         style = "-" if stage in PER_TRACK else "--"
         left.plot(
