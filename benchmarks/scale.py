@@ -360,11 +360,12 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
         wall = [row["wall_s"] for row in rows]
         rss = [row["peak_rss_mb"] for row in rows]
         k, _ = fit_exponent(sizes, wall)
-        k_cpu, _ = fit_exponent(sizes, [row["cpu_s"] for row in rows])
+        cpu = [row["cpu_s"] for row in rows]
+        k_cpu, _ = fit_exponent(sizes, cpu)
         entry: dict[str, Any] = {"k": _rounded(k), "k_cpu": _rounded(k_cpu)}
         if len(sizes) >= 2:
             entry["k_top"] = round(top_exponent(sizes, wall), 3)
-            entry["k_cpu_top"] = round(top_exponent(sizes, [row["cpu_s"] for row in rows]), 3)
+            entry["k_cpu_top"] = round(top_exponent(sizes, cpu), 3)
             entry["extrapolated_s"] = {
                 name: round(extrapolate(sizes, wall, n), 1) for name, n in TARGETS.items()
             }
@@ -415,7 +416,7 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
 def _per_epoch(sizes: list[int], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The CRNN, extrapolated per epoch and then at its epoch cap.
 
-    Early stopping ran more epochs on more data (28, 30, 34 at 504, 1,000, 2,000 tracks), which
+    Early stopping ran more epochs on more data (28, 30, 34, 40 at 504 ... 4,000 tracks), which
     makes the whole time look superlinear; an epoch's cost grows linearly, and the number of
     epochs is bounded by params.yaml's model.epochs, so the extrapolation is an upper bound.
     """

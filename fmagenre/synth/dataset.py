@@ -11,7 +11,6 @@ not depend on the number of worker processes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import zipfile
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from fmagenre.fma.download import sha1_of
 from fmagenre.fma.facts import audio_dir_name, audio_relpath
 from fmagenre.infra.atomic import remove
 from fmagenre.infra.errors import UserError
@@ -340,6 +340,5 @@ def pack_archives(root: Path, out_dir: Path, name: str = "synthetic") -> dict[st
                         file.relative_to(root).as_posix(), date_time=(2017, 4, 1, 0, 0, 0)
                     )
                     bundle.writestr(info, file.read_bytes())
-        with archive.open("rb") as packed:  # in chunks: the audio archive outgrows memory
-            checksums[archive.name] = hashlib.file_digest(packed, "sha1").hexdigest()
+        checksums[archive.name] = sha1_of(archive)  # in chunks: the archive outgrows memory
     return checksums
