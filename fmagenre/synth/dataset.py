@@ -11,6 +11,7 @@ not depend on the number of worker processes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import zipfile
@@ -21,7 +22,6 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from fmagenre.fma.download import sha1_of
 from fmagenre.fma.facts import audio_dir_name, audio_relpath
 from fmagenre.infra.atomic import remove
 from fmagenre.infra.errors import UserError
@@ -340,5 +340,6 @@ def pack_archives(root: Path, out_dir: Path, name: str = "synthetic") -> dict[st
                         file.relative_to(root).as_posix(), date_time=(2017, 4, 1, 0, 0, 0)
                     )
                     bundle.writestr(info, file.read_bytes())
-        checksums[archive.name] = sha1_of(archive)  # in chunks: the archive outgrows memory
+        with archive.open("rb") as packed:  # in chunks: the audio archive outgrows memory
+            checksums[archive.name] = hashlib.file_digest(packed, "sha1").hexdigest()
     return checksums
