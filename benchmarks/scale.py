@@ -212,7 +212,8 @@ def measure_size(tracks: int, args: argparse.Namespace, out: Path, logs: Path) -
 
 def rerun_stages(path: Path, stages: list[str], args: argparse.Namespace) -> None:
     """Measure ``stages`` again in the scratch project a --keep run left, with the code as it
-    is now (after a fix); the earlier figures move to the result's "before"."""
+    is now (after a fix, or to repeat a doubtful measurement); the first figures stay in the
+    result's "before"."""
     result = json.loads(path.read_text())
     root = Path(result.get("scratch", ""))
     if not (root / "dvc.yaml").exists():
@@ -226,6 +227,7 @@ def rerun_stages(path: Path, stages: list[str], args: argparse.Namespace) -> Non
             shutil.copy2(source, target)
     project = DvcProject(root)
     logs = args.results / "logs" / f"tracks-{result['tracks']:05d}"
+    logs.mkdir(parents=True, exist_ok=True)
     for stage in stages:
         print(f"[{result['tracks']} tracks] {stage} again ...", flush=True)
         figures = run_stage(project, stage, logs / f"{stage}-rerun.log", "--force")
@@ -335,9 +337,17 @@ def top_exponent(tracks: list[float], values: list[float]) -> float:
 
 
 def extrapolate(tracks: list[float], values: list[float], target: float) -> float:
-    """The power law through the two largest sizes (``top_exponent``), at ``target`` tracks."""
-    n2, v2 = max(zip(tracks, values, strict=True))
-    return v2 * (target / n2) ** top_exponent(tracks, values)
+    """The cost at ``target`` tracks from the two largest sizes: the larger of the power law
+    through them (``top_exponent``) and a fixed cost plus a cost per track through them.
+
+    Below an exponent of 1 the power law would make every further track cheaper than the last,
+    while a per-track stage's tracks cost the same and only its fixed cost is amortised: the
+    line is the honest reading there. Above 1 the power law is the larger, and the one to take.
+    """
+    (n1, v1), (n2, v2) = sorted(zip(tracks, values, strict=True))[-2:]
+    power_law = v2 * (target / n2) ** top_exponent(tracks, values)
+    line = v2 + (v2 - v1) / (n2 - n1) * (target - n2) if n2 > n1 else v2
+    return max(power_law, line)
 
 
 def _rounded(value: float) -> float | None:
@@ -400,8 +410,13 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
             )
             for name, n in TARGETS.items()
         }
+        # a --rerun runs in a complete project, whose folder holds every later stage's
+        # outputs too: a fresh run's disk peak is in the first measurement ("before")
         peak_project = [
-            max(s["project_mb"] + s["folder_peak_mb"] for s in r["stages"].values())
+            max(
+                s["project_mb"] + s["folder_peak_mb"]
+                for s in {**r["stages"], **r.get("before", {})}.values()
+            )
             for r in results
         ]
         analysis["measured_project_peak_gb"] = {
@@ -491,7 +506,8 @@ def print_analysis(analysis: dict[str, Any]) -> None:
         return
     print(
         "\nexponent k (time ~ tracks^k): fit over every size, and between the two largest"
-        " (k top, what the extrapolation to this machine uses)"
+        " (k top); the extrapolation goes through the two largest sizes: power law above k top 1,"
+        " a fixed cost plus a cost per track below"
     )
     print(
         f"{'stage':<15}{'k':>7}{'k CPU':>7}{'k top':>7}{'CPU top':>8}"

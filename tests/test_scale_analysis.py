@@ -62,18 +62,30 @@ def test_fit_recovers_a_power_law(scale: Any) -> None:
 
 def test_extrapolation_follows_the_largest_sizes_not_the_fixed_cost(scale: Any) -> None:
     """A stage with a fixed start-up cost: the all-sizes fit says sublinear, the two largest
-    sizes say nearly linear, and the extrapolation uses the latter."""
+    sizes say nearly linear, and the extrapolation keeps the cost per track they show."""
     sizes = [504, 1000, 2000, 4000]
     wall = [30.0 + 0.1 * n for n in sizes]
     k_all, a_all = scale.fit_exponent(sizes, wall)
     k_top = scale.top_exponent(sizes, wall)
     assert k_all < k_top < 1.0
     assert k_top == pytest.approx(math.log(430 / 230) / math.log(2))
-    extrapolated = scale.extrapolate(sizes, wall, 8000)
-    assert extrapolated == pytest.approx(430 * 2**k_top)
-    # the true cost at 8,000 is 830 s: within 4 %, twice as close as the all-sizes fit
-    assert extrapolated == pytest.approx(830, rel=0.04)
-    assert abs(a_all * 8000**k_all - 830) > 2 * abs(extrapolated - 830)
+    # the true cost at 8,000 and 106,574 tracks: the power law through the top two sizes
+    # falls short of it, more so the further it reaches; the extrapolation does not
+    for target in (8000, 106_574):
+        true_cost = 30.0 + 0.1 * target
+        assert scale.extrapolate(sizes, wall, target) == pytest.approx(true_cost)
+        assert 430 * (target / 4000) ** k_top < 0.99 * true_cost
+    assert abs(a_all * 8000**k_all - 830) > 10.0
+
+
+def test_superlinear_growth_is_extrapolated_by_its_power_law(scale: Any) -> None:
+    sizes = [1000, 2000, 4000]
+    wall = [1e-4 * n**1.3 for n in sizes]
+    assert scale.top_exponent(sizes, wall) == pytest.approx(1.3)
+    assert scale.extrapolate(sizes, wall, 25_000) == pytest.approx(1e-4 * 25_000**1.3)
+    # a cost that falls with the size is not extrapolated below zero
+    falling = [3.0, 2.5, 2.2]
+    assert 0 < scale.extrapolate(sizes, falling, 106_574) < 2.2
 
 
 def test_serial_fraction_from_the_two_worker_speedup(scale: Any) -> None:
@@ -118,3 +130,20 @@ def test_the_crnn_is_extrapolated_per_epoch_at_its_epoch_cap(scale: Any) -> None
     assert entry["k_per_epoch"] == pytest.approx(1.0, abs=1e-3)
     assert entry["epochs_run"] == [30, 34, 36]
     assert entry["extrapolated_s"]["small"] == pytest.approx(cap * 0.01 * 8000, rel=1e-3)
+
+
+def test_a_rerun_in_a_complete_project_does_not_count_as_a_fresh_runs_disk_peak(scale: Any) -> None:
+    """--rerun measures a stage again in a project that already holds every later output, so
+    its folder size is not what a fresh run needs; the first measurement is."""
+    curves = {
+        "decode": (lambda n: 0.02 * n, lambda n: 700.0),
+        "features": (lambda n: 0.1 * n, lambda n: 1000.0),
+    }
+    results = _results(curves, [1000, 2000])
+    fresh = scale.analyse(results)["measured_project_peak_gb"]
+    rerun = results[-1]["stages"]["decode"]
+    results[-1]["before"] = {"decode": dict(rerun)}
+    results[-1]["stages"]["decode"] = {**rerun, "project_mb": 50_000.0, "wall_s": 38.0}
+    analysis = scale.analyse(results)
+    assert analysis["measured_project_peak_gb"] == fresh
+    assert analysis["stages"]["decode"]["k_top"] == pytest.approx(math.log(38 / 20) / math.log(2))
