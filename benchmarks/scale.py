@@ -346,7 +346,7 @@ def extrapolate(tracks: list[float], values: list[float], target: float) -> floa
     """
     (n1, v1), (n2, v2) = sorted(zip(tracks, values, strict=True))[-2:]
     power_law = v2 * (target / n2) ** top_exponent(tracks, values)
-    line = v2 + (v2 - v1) / (n2 - n1) * (target - n2) if n2 > n1 else v2
+    line = v2 + (v2 - v1) / (n2 - n1) * (target - n2)  # sizes are distinct: n2 > n1
     return max(power_law, line)
 
 
