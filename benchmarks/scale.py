@@ -336,18 +336,24 @@ def top_exponent(tracks: list[float], values: list[float]) -> float:
     return math.log(v2 / v1) / math.log(n2 / n1)
 
 
+def power_law(tracks: list[float], values: list[float], target: float) -> float:
+    """The power law through the two largest sizes (``top_exponent``), at ``target`` tracks:
+    for peak memory, whose small rise between sizes is no cost per track."""
+    n2, v2 = max(zip(tracks, values, strict=True))
+    return v2 * (target / n2) ** top_exponent(tracks, values)
+
+
 def extrapolate(tracks: list[float], values: list[float], target: float) -> float:
-    """The cost at ``target`` tracks from the two largest sizes: the larger of the power law
-    through them (``top_exponent``) and a fixed cost plus a cost per track through them.
+    """The time (or disk) at ``target`` tracks from the two largest sizes: the larger of the
+    power law through them and a fixed cost plus a cost per track through them.
 
     Below an exponent of 1 the power law would make every further track cheaper than the last,
     while a per-track stage's tracks cost the same and only its fixed cost is amortised: the
     line is the honest reading there. Above 1 the power law is the larger, and the one to take.
     """
     (n1, v1), (n2, v2) = sorted(zip(tracks, values, strict=True))[-2:]
-    power_law = v2 * (target / n2) ** top_exponent(tracks, values)
     line = v2 + (v2 - v1) / (n2 - n1) * (target - n2)  # sizes are distinct: n2 > n1
-    return max(power_law, line)
+    return max(power_law(tracks, values, target), line)
 
 
 def _rounded(value: float) -> float | None:
@@ -380,7 +386,7 @@ def analyse(results: list[dict[str, Any]]) -> dict[str, Any]:
                 name: round(extrapolate(sizes, wall, n), 1) for name, n in TARGETS.items()
             }
             entry["extrapolated_peak_rss_mb"] = {
-                name: round(extrapolate(sizes, rss, n), 1) for name, n in TARGETS.items()
+                name: round(power_law(sizes, rss, n), 1) for name, n in TARGETS.items()
             }
             entry["outs_mb_per_track"] = round(rows[-1]["outs_mb"] / sizes[-1], 4)
             if all(row.get("epochs_run") for row in rows):

@@ -147,3 +147,13 @@ def test_a_rerun_in_a_complete_project_does_not_count_as_a_fresh_runs_disk_peak(
     analysis = scale.analyse(results)
     assert analysis["measured_project_peak_gb"] == fresh
     assert analysis["stages"]["decode"]["k_top"] == pytest.approx(math.log(38 / 20) / math.log(2))
+
+
+def test_flat_memory_with_a_small_rise_is_not_extrapolated_as_a_cost_per_track(scale: Any) -> None:
+    """Peak memory rising 5 % from 2,000 to 4,000 tracks (a fluctuating level caught over a
+    longer run) stays within a few tens of percent at 106,574 tracks, not a line's 2.6x."""
+    curves = {"decode": (lambda n: 0.02 * n, lambda n: {2000: 700.0, 4000: 735.0}[n])}
+    entry = scale.analyse(_results(curves, [2000, 4000]))["stages"]["decode"]
+    large = entry["extrapolated_peak_rss_mb"]["large"]
+    assert large == pytest.approx(735 * (106_574 / 4000) ** math.log2(735 / 700), abs=0.1)
+    assert large < 1.3 * 735 < scale.extrapolate([2000, 4000], [700.0, 735.0], 106_574)
