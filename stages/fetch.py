@@ -14,6 +14,7 @@ def body(params: Params) -> None:
         fma_root=paths.FMA_ROOT,
         tracks_out=paths.TRACKS,
         synthetic=paths.SYNTHETIC,
+        collection=paths.COLLECTION,
     )
     write_summary(paths.METRICS, paths.REPORTS, "fetch", summary, ("tracks",))
 

@@ -1,6 +1,6 @@
 """train_classic MODEL: a feature-based model (rf, svm or gbdt) on FMA's features (see fmagenre.pipeline.train_classic).
 
-dvc.yaml runs it once per model (`foreach`): the stages train@rf, train@svm and train@gbdt.
+dvc.yaml runs it once per model: the stages train_rf, train_svm and train_gbdt.
 """
 
 import sys
@@ -32,4 +32,4 @@ if __name__ == "__main__":
     name = sys.argv[1] if len(sys.argv) == 2 else ""
     if name not in MODELS:
         sys.exit(f"usage: python -m stages.train_classic {{{','.join(MODELS)}}}")
-    run_stage(f"train@{name}", lambda params: body(name, params))
+    run_stage(f"train_{name}", lambda params: body(name, params))

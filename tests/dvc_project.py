@@ -24,6 +24,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 COPIED = [
     "dvc.yaml",
     "pyproject.toml",
+    "collection",  # data.folder's default (README only)
     ".gitignore",
     ".dvcignore",
     "fmagenre",
@@ -131,6 +132,7 @@ def ran_stages(output: str) -> list[str]:
 # dvc.yaml's stages, in the order `dvc repro` runs them
 STAGES = [
     "synth",
+    "collection",
     "fetch",
     "decode",
     "manifest",
@@ -138,9 +140,9 @@ STAGES = [
     "spectrograms",
     "pretrained",
     "embeddings",
-    "train@rf",
-    "train@svm",
-    "train@gbdt",
+    "train_rf",
+    "train_svm",
+    "train_gbdt",
     "train_crnn",
     "train_musicnn",
     "compare",

@@ -23,7 +23,7 @@ EXEMPT = {
     "fmagenre/__init__.py": "the version string",
     **{
         f"fmagenre/{package}/__init__.py": "a package's docstring"
-        for package in ("audio", "features", "fma", "infra", "models", "pipeline")
+        for package in ("audio", "collection", "features", "fma", "infra", "models", "pipeline")
     },
     "fmagenre/infra/stage.py": "the entry wrapper: logging, one-line errors, exit status",
     "fmagenre/infra/errors.py": "exception classes",

@@ -115,7 +115,7 @@ def test_a_crafted_model_file_runs_no_code(models, tmp_path):
     (folder / "model.joblib").write_bytes(pickle.dumps(Payload()))
     (folder / "classes.json").write_text(json.dumps(CLASSES))
     (folder / "params.json").write_text(json.dumps({"input": INPUT}))
-    with pytest.raises(ModelFileError, match=r"model.joblib is a pickle .*dvc repro -f train@svm"):
+    with pytest.raises(ModelFileError, match=r"model.joblib is a pickle .*dvc repro -f train_svm"):
         load_model(root, "svm")
     assert not marker.exists()
 
@@ -148,7 +148,7 @@ def test_damaged_files_are_one_line_naming_the_file(models, damage, expected, ca
     # the command says it in one line, before decoding anything
     assert main(["predict", "nothing.mp3", "--models-dir", str(root), "--model", "rf"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and "dvc repro -f train@rf" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and "dvc repro -f train_rf" in err[0]
 
 
 def test_a_damaged_catboost_file_and_best_json(models):

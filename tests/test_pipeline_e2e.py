@@ -105,9 +105,9 @@ def test_decode_min_seconds_and_max_bad_fraction_decode_nothing_again(project):
     # the models see the new manifest; decoding, features and spectrograms are untouched
     # (the last two are made for every track with audio, whatever its length)
     assert stale == {
-        "train@rf",
-        "train@svm",
-        "train@gbdt",
+        "train_rf",
+        "train_svm",
+        "train_gbdt",
         "train_crnn",
         "train_musicnn",
         "analyze",
@@ -141,7 +141,7 @@ def test_features_params_never_rerun_spectrograms(project):
 
 def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(project):
     project.set_params(svm={"C": [0.01], "gamma": ["scale"]})
-    assert project.repro() == ["train@svm", "compare"]
+    assert project.repro() == ["train_svm", "compare"]
     diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
     assert {path.split("/")[1] for path in diff} <= {"svm", "compare.json"}
     assert (
@@ -164,7 +164,7 @@ def test_musicnn_params_rerun_train_musicnn_and_compare_only(project):
 
 def test_preprocess_params_rerun_only_the_feature_models_and_compare(project):
     project.set_params(preprocess={"method": "pca", "pca_components": 0.9})
-    assert project.repro() == ["train@rf", "train@svm", "train@gbdt", "compare"]
+    assert project.repro() == ["train_rf", "train_svm", "train_gbdt", "compare"]
     used = json.loads((project.root / "models" / "rf" / "params.json").read_text())
     assert "principal components" in used["features_used"]
     project.set_params(preprocess={"method": "none", "pca_components": 0.95})
@@ -260,7 +260,7 @@ def test_predict_a_folder_with_the_best_model(project):
 
 def test_training_again_reproduces_the_metrics_exactly(project):
     """Nothing machine- or clock-dependent is a metric: a faithful rerun diffs to nothing."""
-    for stage in ("train@gbdt", "train_crnn", "train_musicnn"):
+    for stage in ("train_gbdt", "train_crnn", "train_musicnn"):
         project.dvc("repro", "--force", "--single-item", stage)
     assert project.dvc("metrics", "diff").stdout.strip() == ""
     assert project.dvc("metrics", "diff", "--json").stdout.strip() in ("", "{}")

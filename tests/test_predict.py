@@ -192,7 +192,7 @@ def test_missing_model_says_which_stage_to_run(tmp_path, capsys):
     with pytest.raises(UserError, match="no model has been chosen yet"):
         load_model(tmp_path, "best")
     assert main(["predict", "x.mp3", "--models-dir", str(tmp_path), "--model", "svm"]) == 2
-    assert "dvc repro train@svm" in capsys.readouterr().err
+    assert "dvc repro train_svm" in capsys.readouterr().err
 
 
 def test_real_fma_clips_get_a_valid_distribution(models, real_clips):

@@ -1,14 +1,21 @@
-"""``python -m fmagenre synth OUT_DIR``: write a synthetic dataset in FMA's layout anywhere."""
+"""``python -m fmagenre synth OUT_DIR``: write a synthetic dataset anywhere, in FMA's layout
+or as a labelled folder for data.subset: folder (``--layout folders|csv``)."""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from fmagenre.cli.arguments import non_negative_int, writable_folder
+from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import SynthParams, available_cores
+
+if TYPE_CHECKING:
+    from fmagenre.synth.dataset import SynthSummary
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,23 +38,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also pack fma_metadata.zip and fma_<name>.zip, with SHA-1",
     )
     parser.add_argument(
+        "--layout",
+        choices=("fma", "folders", "csv"),
+        default="fma",
+        help="fma: fma_metadata/ and fma_<name>/NNN/NNNNNN.mp3; folders: one sub-folder per "
+        "genre; csv: files and a labels.csv (path,genre,artist), the two layouts of "
+        "data.subset: folder (default: %(default)s)",
+    )
+    parser.add_argument(
         "--workers", type=non_negative_int, default=0, help="processes (default: every core)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from fmagenre.synth import generate_dataset, pack_archives
+    from fmagenre.synth import pack_archives
 
     writable_folder(args.out_dir, "OUT_DIR")
-    summary = generate_dataset(
-        args.out_dir,
-        name=args.name,
-        tracks_per_genre=args.tracks_per_genre,
-        clip_seconds=args.clip_seconds,
-        seed=args.seed,
-        faults=not args.no_faults,
-        workers=args.workers or available_cores(),
-    )
+    if args.layout != "fma":
+        if args.zip:
+            raise UserError(
+                "--zip packs FMA's layout only; leave it out with --layout " + args.layout
+            )
+        return _labelled_folder(args)
+    summary = _generate(args, args.out_dir)
     tracks = pd.read_csv(args.out_dir / "fma_metadata" / "tracks.csv", index_col=0, header=[0, 1])
     splits = tracks[("set", "split")].value_counts().to_dict()
     print(
@@ -59,12 +72,45 @@ def run(args: argparse.Namespace) -> int:
             f"{split} {splits.get(split, 0)}" for split in ("training", "validation", "test")
         )
     )
-    if summary.faults:
-        print(
-            "  faults: "
-            + ", ".join(f"{kind} {tid:06d}" for tid, kind in sorted(summary.faults.items()))
-        )
+    _print_faults(summary)
     if args.zip:
         for archive, sha1 in pack_archives(args.out_dir, args.out_dir, args.name).items():
             print(f"  {archive}  sha1 {sha1}")
     return 0
+
+
+def _labelled_folder(args: argparse.Namespace) -> int:
+    """Generate in FMA's layout inside OUT_DIR, then move the files into the chosen layout."""
+    from fmagenre.synth.layouts import rearrange
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.out_dir, prefix=".fma-layout-") as tree:
+        summary = _generate(args, Path(tree))
+        moved = rearrange(Path(tree), args.name, args.layout, args.out_dir)
+    print(
+        f"wrote {moved} audio files of {summary.n_tracks} tracks to {args.out_dir} "
+        f"({args.layout} layout)"
+    )
+    _print_faults(summary)
+    print(f"  use it: data.subset: folder, data.folder: {args.out_dir}")
+    return 0
+
+
+def _generate(args: argparse.Namespace, root: Path) -> SynthSummary:
+    from fmagenre.synth import generate_dataset
+
+    return generate_dataset(
+        root,
+        name=args.name,
+        tracks_per_genre=args.tracks_per_genre,
+        clip_seconds=args.clip_seconds,
+        seed=args.seed,
+        faults=not args.no_faults,
+        workers=args.workers or available_cores(),
+    )
+
+
+def _print_faults(summary: SynthSummary) -> None:
+    if summary.faults:
+        faults = sorted(summary.faults.items())
+        print("  faults: " + ", ".join(f"{kind} {tid:06d}" for tid, kind in faults))

@@ -39,11 +39,35 @@ class Section(BaseModel):
     )
 
 
-class DataParams(Section):
-    """Which FMA subset the pipeline runs on, and where it is downloaded from."""
+class SplitFractions(Section):
+    """How a labelled folder without a split column is cut; FMA and the synthetic dataset
+    bring their own split."""
 
-    subset: Literal["small", "medium", "large", "full", "synthetic"] = "synthetic"
+    training: float = Field(0.8, gt=0, lt=1)
+    validation: float = Field(0.1, gt=0, lt=1)
+    test: float = Field(0.1, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _whole(self) -> SplitFractions:
+        total = self.training + self.validation + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise Inconsistent(
+                f"data.split: training + validation + test = {number(round(total, 6))}; "
+                "the three fractions must add up to 1"
+            )
+        return self
+
+
+class DataParams(Section):
+    """Which dataset the pipeline runs on: an FMA subset (downloaded from url_base), the
+    synthetic demo, or a labelled folder of the user's own music."""
+
+    subset: Literal["small", "medium", "large", "full", "synthetic", "folder"] = "synthetic"
     url_base: HttpUrl = "https://os.unil.cloud.switch.ch/fma/"
+    folder: str = Field("collection", min_length=1)
+    """folder only: the labelled collection, absolute or relative to the project root"""
+    split: SplitFractions = SplitFractions()
+    """folder only, when labels.csv has no split column"""
 
 
 class SynthParams(Section):

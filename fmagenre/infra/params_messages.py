@@ -18,26 +18,42 @@ def explain(error: ValidationError, raw: Any, model: type[BaseModel]) -> str:
     problems = error.errors(include_url=False)
     # an unknown key first: a typo explains the other errors of its section
     first = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
-    loc = first["loc"]
+    loc = tuple(str(part) for part in first["loc"])
     if isinstance(first.get("ctx", {}).get("error"), Inconsistent):
         return str(first["ctx"]["error"])
     if first["type"] == "extra_forbidden":
-        where, scope = (
-            (loc[0], model.model_fields[loc[0]].annotation)
-            if len(loc) > 1
-            else ("the top level", model)
-        )
+        scope, _ = nested(model, loc[:-1])
+        where = ".".join(loc[:-1]) or "the top level"
         keys = ", ".join(scope.model_fields)
         return f"unknown key '{'.'.join(loc)}' (allowed in {where}: {keys})"
-    if len(loc) < 2:
-        where = loc[0] if loc else "the top level"
+    scope, depth = nested(model, loc)
+    if depth >= len(loc):  # the problem is a whole section, e.g. `data: 3`
+        where = ".".join(loc) or "the top level"
         return f"{where} must be a mapping of keys, got {show(first['input'])}"
-    section, key = loc[:2]
-    words = allowed(model.model_fields[section].annotation, key)
-    value = (
-        raw[section].get(key, first["input"]) if isinstance(raw[section], dict) else first["input"]
-    )
-    return f"{section}.{key} = {show(value)} is not allowed (allowed: {words})"
+    key = loc[depth]
+    value = lookup(raw, loc[: depth + 1], first["input"])
+    return f"{'.'.join(loc[: depth + 1])} = {show(value)} is not allowed (allowed: {allowed(scope, key)})"
+
+
+def nested(model: type[BaseModel], loc: tuple[str, ...]) -> tuple[type[BaseModel], int]:
+    """The innermost section along ``loc``, and how many parts of ``loc`` lead to it."""
+    scope, depth = model, 0
+    for part in loc:
+        field = scope.model_fields.get(part)
+        inner = field.annotation if field is not None else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            break
+        scope, depth = inner, depth + 1
+    return scope, depth
+
+
+def lookup(raw: Any, loc: tuple[str, ...], default: Any) -> Any:
+    """The value the user wrote at ``loc``, as written (before any conversion)."""
+    for part in loc:
+        if not isinstance(raw, dict) or part not in raw:
+            return default
+        raw = raw[part]
+    return raw
 
 
 def allowed(section: type[BaseModel], key: str) -> str:
@@ -56,6 +72,8 @@ def describe(schema: dict[str, Any]) -> str:
         return "one of " + ", ".join(repr(choice) for choice in schema["enum"])
     if schema.get("format") == "uri":
         return "an http:// or https:// URL"
+    if schema.get("type") == "string" and schema.get("minLength"):
+        return "a non-empty string"
     words = {
         "integer": "an integer",
         "number": "a number",

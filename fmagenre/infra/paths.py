@@ -8,6 +8,7 @@ from pathlib import Path
 DATA = Path("data")
 DOWNLOADS = DATA / "downloads"  # verified archives, kept so a rerun never downloads again
 SYNTHETIC = DATA / "synthetic"  # the synthetic dataset's archives (synth stage)
+COLLECTION = DATA / "collection.parquet"  # a labelled folder's tracks (data.subset: folder)
 FMA_ROOT = DATA / "fma"  # extracted metadata and audio, FMA's own layout
 TRACKS = DATA / "tracks.parquet"  # the only source of labels and split
 AUDIO = DATA / "audio"  # canonical decoded audio (row store)

@@ -9,9 +9,9 @@ from __future__ import annotations
 # name: (title in reports and figures, the stage that writes models/<name>), in
 # leaderboard order (which also breaks ties of validation macro-F1)
 MODELS: dict[str, tuple[str, str]] = {
-    "rf": ("Random Forest", "train@rf"),
-    "svm": ("SVM (RBF)", "train@svm"),
-    "gbdt": ("CatBoost", "train@gbdt"),
+    "rf": ("Random Forest", "train_rf"),
+    "svm": ("SVM (RBF)", "train_svm"),
+    "gbdt": ("CatBoost", "train_gbdt"),
     "crnn": ("CRNN", "train_crnn"),
     "musicnn": ("musicnn embeddings", "train_musicnn"),
 }

@@ -3,8 +3,9 @@
 For a real subset: download (resumable, SHA-1 verified) fma_metadata.zip and
 fma_<subset>.zip into a downloads folder that is never a pipeline output, so a verified
 archive survives reruns, then extract what the pipeline reads. For ``synthetic``: extract
-the two archives the synth stage wrote, the same way. Either way the result is the tidy
-tracks table.
+the two archives the synth stage wrote, the same way. For ``folder``: nothing to fetch; the
+collection stage's table of the user's folder becomes the tracks table. Every way, the result
+is the tidy tracks table.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+import pandas as pd
+
+from fmagenre.collection.table import tracks_from_collection
 from fmagenre.fma.archive import safe_extract
 from fmagenre.fma.download import download
 from fmagenre.fma.facts import FMA_SHA1, audio_dir_name
 from fmagenre.fma.metadata import build_tracks_table, read_tracks_csv
-from fmagenre.infra.atomic import write_parquet
+from fmagenre.infra.atomic import atomic_path, write_parquet
 from fmagenre.infra.params import Params
 
 log = logging.getLogger(__name__)
@@ -39,14 +43,20 @@ def fetch(
     fma_root: Path,
     tracks_out: Path,
     synthetic: Path | None = None,
+    collection: Path | None = None,
     checksums: dict[str, str] = FMA_SHA1,
     progress: bool = True,
     retries: int = 5,
     backoff: float = 2.0,
 ) -> dict[str, Any]:
     """Bring ``params.data.subset`` into ``fma_root`` and write the tracks table; return a
-    summary. ``synthetic`` is the folder of the synth stage's archives."""
+    summary. ``synthetic`` is the folder of the synth stage's archives, ``collection`` the
+    collection stage's table."""
     subset = params.data.subset
+    if subset == "folder":
+        if collection is None:
+            raise ValueError("the folder subset needs the collection stage's table")
+        return fetch_collection(pd.read_parquet(collection), fma_root, tracks_out)
     if subset == "synthetic":
         if synthetic is None:
             raise ValueError("the synthetic subset needs the synth stage's folder")
@@ -91,3 +101,25 @@ def fetch(
         ", ".join(f"{k} {v}" for k, v in summary["excluded"].items()),
     )
     return {**summary, **source}
+
+
+NOT_USED = "NOT_USED.txt"
+
+
+def fetch_collection(collection: pd.DataFrame, fma_root: Path, tracks_out: Path) -> dict[str, Any]:
+    """The tracks table of the user's folder; ``fma_root`` gets a note, as nothing is fetched."""
+    table, summary = tracks_from_collection(collection)
+    with atomic_path(fma_root) as staged:
+        staged.mkdir()
+        (staged / NOT_USED).write_text(
+            "data.subset is folder: the audio stays in data.folder, nothing is fetched.\n",
+            encoding="utf-8",
+        )
+    write_parquet(tracks_out, table)
+    log.info(
+        "folder: %d tracks of %d genres (%s)",
+        summary["tracks"],
+        summary["genres"],
+        ", ".join(f"{k} {v}" for k, v in summary["per_split"].items()),
+    )
+    return summary

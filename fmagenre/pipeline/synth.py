@@ -30,7 +30,7 @@ def write_archives(params: Params, out_dir: Path, *, progress: bool = True) -> d
         staged.mkdir()
         if params.data.subset != NAME:
             (staged / NOT_USED).write_text(
-                "data.subset is a real FMA subset: no synthetic dataset is generated.\n",
+                "data.subset is not synthetic: no synthetic dataset is generated.\n",
                 encoding="utf-8",
             )
             return {"generated": False}

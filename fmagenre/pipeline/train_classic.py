@@ -1,4 +1,4 @@
-"""The train@rf, train@svm, train@gbdt stages' logic (and train_musicnn's, through
+"""The train_rf, train_svm, train_gbdt stages' logic (and train_musicnn's, through
 pipeline/train_musicnn.py): search a model on the validation split, save it, and report it.
 
 The models and their search are science (models/classic.py); this module is what a training
