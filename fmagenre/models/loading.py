@@ -24,7 +24,8 @@ from fmagenre.pipeline.decode import DecodeSettings
 SYNTHETIC_NOTE = (
     "this model was trained on the synthetic demo dataset: its genres are made-up recipes, not "
     "real music genres. For real music, `python -m fmagenre tag FILE` gives pretrained musicnn's "
-    "tags, or train on the real FMA (data.subset: small)"
+    "tags; train on the real FMA (data.subset: small) or on your own labelled music "
+    "(data.subset: folder)"
 )
 
 

@@ -28,6 +28,7 @@ from fmagenre.models.names import MODEL_NAMES, title
 
 log = logging.getLogger(__name__)
 
+
 def model_order(name: str) -> tuple[int, str]:
     """Known models first, in MODEL_NAMES' order; any other after them, by name."""
     return (MODEL_NAMES.index(name) if name in MODEL_NAMES else len(MODEL_NAMES), name)

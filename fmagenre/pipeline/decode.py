@@ -262,4 +262,3 @@ def short_warning(decoded: pd.DataFrame, duration: float) -> str | None:
         f"(median {short['seconds'].median():.1f} s of audio): audio.duration is probably longer "
         "than the clips; set it to their length in params.yaml"
     )
-

@@ -167,7 +167,8 @@ def run_official_features(
     if not features_csv.exists():
         raise UserError(
             f"features.source is 'official' but {features_csv} does not exist: FMA's features.csv "
-            "comes with fma_metadata.zip for the real subsets; the synthetic dataset has none "
+            "comes with fma_metadata.zip for the real subsets; the synthetic dataset and a folder "
+            "have none "
             "(use features.source: computed)"
         )
     began = time.perf_counter()
@@ -181,4 +182,3 @@ def run_official_features(
         "columns": len(feature_columns()),
         "seconds": round(time.perf_counter() - began, 2),
     }
-

@@ -87,4 +87,3 @@ def run_spectrograms(
         "store_megabytes": round(bytes_per_track * len(items) / 1e6, 1),
         "seconds": round(run.seconds, 2),
     }
-

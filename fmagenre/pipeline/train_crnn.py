@@ -77,7 +77,9 @@ def train_crnn(
 
     model_dir = Path(model_dir)
     store_attrs = RowStore.open(spectrograms).attrs
-    with atomic_path(model_dir) as staged:  # the folder changes as a whole (see fmagenre.models.files)
+    with atomic_path(
+        model_dir
+    ) as staged:  # the folder changes as a whole (see fmagenre.models.files)
         staged.mkdir()
         save_keras(trained.model, staged / MODEL_FILE)
         write_json(staged / "classes.json", data.classes)

@@ -30,7 +30,6 @@ class ArtistStyle:
     levels: dict[str, float] = field(default_factory=dict)  # per-part gain offsets
 
 
-
 class Mix:
     """A stereo buffer that sounds are placed into at given times, gains and pans."""
 
