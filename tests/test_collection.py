@@ -177,19 +177,24 @@ def test_other_files_are_counted_by_kind_and_named(tmp_path):
 
 
 def test_duplicates_by_content_are_kept_once_and_counted(tmp_path, caplog):
-    genre_folders(tmp_path, {"Rock": 4, "Folk": 3})
+    genre_folders(tmp_path, {"Rock": 4, "Folk": 4})
     shutil.copy(tmp_path / "Rock" / "track 00.wav", tmp_path / "Rock" / "copy of track 00.wav")
     shutil.copy(tmp_path / "Rock" / "track 01.wav", tmp_path / "Folk" / "same as rock.wav")
     (tmp_path / "Rock" / "empty one.wav").write_bytes(b"")
     (tmp_path / "Rock" / "empty two.wav").write_bytes(b"")
     with caplog.at_level(logging.WARNING):
         frame, summary = build(tmp_path)
-    assert summary["left_out"] == {"duplicate_content": 2}
-    assert summary["duplicates_with_another_genre"] == 1 and "another genre" in caplog.text
+    assert summary["left_out"] == {"duplicate_content": 1, "duplicate_with_other_genres": 2}
+    assert summary["left_out_examples"]["duplicate_content"] == [
+        "Rock/track 00.wav (= Rock/copy of track 00.wav)"
+    ]
+    assert "2 file(s) are copies of one recording labelled with different genres" in caplog.text
     assert frame["sha1"][frame["bytes"] > 0].is_unique
-    # the first path in order is the copy kept; empty files stay, for decode to count
+    # the first path in order is the copy kept; both copies of the relabelled one are out;
+    # empty files stay, for decode to count
     kept = {Path(p).relative_to(tmp_path).as_posix() for p in frame["path"]}
-    assert "Folk/same as rock.wav" in kept and "Rock/track 01.wav" not in kept
+    assert "Rock/copy of track 00.wav" in kept and "Rock/track 00.wav" not in kept
+    assert not {"Folk/same as rock.wav", "Rock/track 01.wav"} & kept
     assert {"Rock/empty one.wav", "Rock/empty two.wav"} <= kept
 
 

@@ -81,6 +81,5 @@ def _summary(folder: Path, listing: Listing, frame: pd.DataFrame, method: str) -
         "artists": int(frame.loc[frame["artist"] != "", "artist"].nunique()),
         "left_out": dict(sorted(listing.skipped.items())),
         "left_out_examples": {k: v for k, v in sorted(listing.examples.items())},
-        "duplicates_with_another_genre": listing.relabelled_duplicates,
         "gigabytes": round(float(frame["bytes"].sum()) / 1e9, 3),
     }

@@ -44,9 +44,16 @@ class Listing:
     rows: pd.DataFrame
     has_split: bool = False
     has_artist: bool = False
+    folder: Path = Path(".")
     skipped: Counter = field(default_factory=Counter)
-    relabelled_duplicates: int = 0  # duplicates whose genre differs from the copy kept
     examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def name(self, path: str) -> str:
+        """A file as the report names it: relative to the folder when it is inside."""
+        try:
+            return Path(path).relative_to(self.folder).as_posix()
+        except ValueError:
+            return path
 
     def skip(self, kind: str, name: str) -> None:
         self.skipped[kind] += 1
@@ -109,7 +116,7 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def _from_genre_folders(folder: Path) -> Listing:
-    listing = Listing("folders", pd.DataFrame())
+    listing = Listing("folders", pd.DataFrame(), folder=folder)
     rows = []
     for path in _walk(folder):
         relative = path.relative_to(folder)
@@ -153,9 +160,7 @@ def _from_labels_csv(folder: Path) -> Listing:
             f"({' / '.join(SPLITS)}) and artist"
         )
     table = table.apply(lambda column: column.str.strip())
-    listing = Listing(
-        "csv", pd.DataFrame(), has_split="split" in table, has_artist="artist" in table
-    )
+    listing = Listing("csv", pd.DataFrame(), "split" in table, "artist" in table, folder=folder)
     for column in OPTIONAL_COLUMNS:
         if column not in table:
             table[column] = ""
@@ -220,24 +225,31 @@ def content_digest(path: Path, block: int = 1 << 20) -> str:
 
 
 def drop_duplicates(listing: Listing, *, progress: bool = True) -> pd.DataFrame:
-    """The listing's rows with their content hash and size, each recording kept once (the
-    first name in path order); the others are counted as duplicates. Empty files are all
-    kept: each is an unreadable track for the decode stage to count."""
+    """The listing's rows with their content hash and size, each recording once.
+
+    Copies with one genre are kept once, under the first name in path order, the others
+    counted as duplicates. Copies labelled with different genres are all left out and
+    counted apart: which label is right cannot be known, and a wrong one would be trained on
+    or scored. Empty files are all kept: each is an unreadable track for decode to count.
+    """
     rows = listing.rows.sort_values("path", ignore_index=True)
     paths = tqdm(rows["path"], desc="hashing", unit="file", disable=not progress, leave=False)
     rows["bytes"] = [Path(p).stat().st_size for p in rows["path"]]
     rows["sha1"] = [content_digest(Path(p)) for p in paths]
-    repeated = rows["sha1"].duplicated() & (rows["bytes"] > 0)
-    kept = rows[~repeated].drop_duplicates("sha1").set_index("sha1")
-    for path, genre, sha1 in rows.loc[repeated, ["path", "genre", "sha1"]].itertuples(index=False):
-        original = kept.loc[sha1]
-        listing.skip("duplicate_content", f"{path} (= {original['path']})")
-        if genre != original["genre"]:
-            listing.relabelled_duplicates += 1
-    if listing.relabelled_duplicates:
+    content = rows["bytes"] > 0
+    genres = rows[content].groupby("sha1")["genre"].nunique()
+    conflicting = content & rows["sha1"].isin(genres.index[genres > 1])
+    repeated = content & ~conflicting & rows["sha1"].duplicated()
+    first = rows[~repeated & ~conflicting].drop_duplicates("sha1").set_index("sha1")["path"]
+    for path, sha1 in rows.loc[repeated, ["path", "sha1"]].itertuples(index=False):
+        listing.skip("duplicate_content", f"{listing.name(path)} (= {listing.name(first[sha1])})")
+    for path, genre in rows.loc[conflicting, ["path", "genre"]].itertuples(index=False):
+        listing.skip("duplicate_with_other_genres", f"{listing.name(path)} ({genre})")
+    if conflicting.any():
         log.warning(
-            "%d duplicate file(s) carry another genre than the copy kept: the first path's "
-            "genre is used (reports/collection.json names the duplicates)",
-            listing.relabelled_duplicates,
+            "%d file(s) are copies of one recording labelled with different genres, e.g. %s: "
+            "all left out (reports/collection.json lists them)",
+            int(conflicting.sum()),
+            ", ".join(listing.examples["duplicate_with_other_genres"][:2]),
         )
-    return rows[~repeated].reset_index(drop=True)
+    return rows[~repeated & ~conflicting].reset_index(drop=True)
