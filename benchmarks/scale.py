@@ -74,7 +74,7 @@ PER_TRACK = ("synth", "fetch", "decode", "manifest", "features", "spectrograms",
 MAPPED = ("decode", "features", "spectrograms", "embeddings")
 # generating the synthetic data: not part of a real FMA run (fetch downloads and extracts)
 NOT_REAL = ("synth",)
-MODEL_FITTING = ("train@rf", "train@svm", "train@gbdt", "train_crnn", "train_musicnn")
+MODEL_FITTING = ("train_rf", "train_svm", "train_gbdt", "train_crnn", "train_musicnn")
 SCALING_WORKERS = (1, 2)
 
 

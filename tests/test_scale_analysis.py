@@ -100,7 +100,7 @@ def test_goals_flag_superlinear_time_and_growing_memory(scale: Any) -> None:
         "synth": (lambda n: 0.6 * n, lambda n: 800.0),
         "decode": (lambda n: 0.02 * n, lambda n: 700.0),  # linear, flat: meets both goals
         "features": (lambda n: 1e-4 * n**1.3, lambda n: 500 + 0.2 * n),  # both goals missed
-        "train@rf": (lambda n: 0.01 * n, lambda n: 300 + 0.2 * n),  # model fitting: no memory goal
+        "train_rf": (lambda n: 0.01 * n, lambda n: 300 + 0.2 * n),  # model fitting: no memory goal
     }
     analysis = scale.analyse(_results(curves, [504, 1000, 2000, 4000]))
     stages = analysis["stages"]
@@ -109,9 +109,9 @@ def test_goals_flag_superlinear_time_and_growing_memory(scale: Any) -> None:
     assert not stages["features"]["goal_k"]
     assert stages["features"]["rss_growth_1000_4000"] == pytest.approx(1300 / 700, abs=1e-3)
     assert not stages["features"]["goal_memory"]
-    assert "goal_memory" not in stages["train@rf"] and "goal_k" not in stages["train@rf"]
+    assert "goal_memory" not in stages["train_rf"] and "goal_k" not in stages["train_rf"]
     # a real run downloads instead of generating: synth is left out of the totals
-    small = sum(stages[s]["extrapolated_s"]["small"] for s in ("decode", "features", "train@rf"))
+    small = sum(stages[s]["extrapolated_s"]["small"] for s in ("decode", "features", "train_rf"))
     assert analysis["extrapolated_total_s"]["small"] == pytest.approx(small, abs=0.2)
     assert stages["decode"]["extrapolated_s"]["small"] == pytest.approx(160, rel=1e-3)
 
