@@ -193,6 +193,9 @@ def _params_file(tmp_path: Path, text: str | bytes) -> Path:
 
 
 PROJECT_PARAMS = (PROJECT / "params.yaml").read_text()
+SR_LINE = next(  # where audio.sr is in the committed file, counted from 1
+    n for n, line in enumerate(PROJECT_PARAMS.splitlines(), 1) if line.startswith("  sr: 22050")
+)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +205,7 @@ PROJECT_PARAMS = (PROJECT / "params.yaml").read_text()
         (PROJECT_PARAMS.split("\nanalyze:")[0], "section 'analyze' is missing"),
         (
             PROJECT_PARAMS.replace("  sr: 22050", "  sr: 22050\n  sr: 8000"),
-            r"key 'sr' is given twice \(lines 15 and 16\)",
+            rf"key 'sr' is given twice \(lines {SR_LINE} and {SR_LINE + 1}\)",
         ),
         (PROJECT_PARAMS.encode() + b"# caf\xe9\n", r"not UTF-8 text \(byte 0xe9 on line \d+\)"),
         (
