@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from fmagenre.audio.decoded import read_decoded, with_audio
 from fmagenre.audio.decoding import decode_file, from_int16
+from fmagenre.features import compute as feature_code
 from fmagenre.features.compute import compute_features, feature_columns
 from fmagenre.infra.params import parse_params
 from fmagenre.infra.store import RowStore
@@ -125,7 +126,7 @@ def test_a_track_whose_features_fail_is_recorded_not_fatal(tmp_path, monkeypatch
             values[5] = np.nan
         return values
 
-    monkeypatch.setattr(feature_table, "compute_features", sometimes_nan)
+    monkeypatch.setattr(feature_code, "compute_features", sometimes_nan)
     params = parse_params({**SETTINGS, "compute": {"workers": 1}})
     summary = feature_table.run_features(
         manifest,
@@ -152,7 +153,7 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path, monke
         seen.append(float(np.abs(y).sum()))
         return compute_features(y, sr)
 
-    monkeypatch.setattr(feature_table, "compute_features", interrupt_at_fifth)
+    monkeypatch.setattr(feature_code, "compute_features", interrupt_at_fifth)
     kwargs = dict(
         tracks=tracks, out_path=tmp_path / "f.parquet", work_dir=tmp_path / "wf", progress=False
     )
@@ -163,14 +164,14 @@ def test_interrupted_run_resumes_without_redoing_finished_chunks(tmp_path, monke
     )  # tracks 1-4 are saved
     resumed = []
     monkeypatch.setattr(
-        feature_table,
+        feature_code,
         "compute_features",
         lambda y, sr: resumed.append(1) or compute_features(y, sr),
     )
     feature_table.run_features(manifest, tmp_path / "data" / "audio", params, **kwargs)
     assert len(resumed) == 2  # only the unfinished chunk was computed again
     first = pd.read_parquet(tmp_path / "f.parquet")
-    monkeypatch.setattr(feature_table, "compute_features", compute_features)
+    monkeypatch.setattr(feature_code, "compute_features", compute_features)
     feature_table.run_features(
         manifest,
         tmp_path / "data" / "audio",

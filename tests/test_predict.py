@@ -17,6 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from test_features import assert_parity
 
+from fmagenre.audio.clip import DecodeSettings
 from fmagenre.cli import main
 from fmagenre.features.reference import reference_features
 from fmagenre.infra.errors import UserError
@@ -24,7 +25,6 @@ from fmagenre.infra.params import parse_params
 from fmagenre.models.files import save_pipeline
 from fmagenre.models.loading import InputRecipe, load_model, saved_rate
 from fmagenre.models.predict import find_audio_files, predict_stream, prepare_input
-from fmagenre.pipeline.decode import DecodeSettings
 from fmagenre.pipeline.features import run_official_features
 from fmagenre.pipeline.train_classic import train_and_evaluate
 

@@ -107,10 +107,10 @@ def file_features(
     import numpy as np
     import pandas as pd
 
+    from fmagenre.audio.clip import DecodeSettings
     from fmagenre.features.compute import QUIRK_SR, feature_columns
     from fmagenre.models.loading import InputRecipe
     from fmagenre.models.predict import display_path, input_batches, usable
-    from fmagenre.pipeline.decode import DecodeSettings
 
     # the features stage's input at the native rate (the decode rate is not used there)
     recipe = InputRecipe(

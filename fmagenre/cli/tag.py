@@ -58,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
 def tagger(seconds: float):
     """A LoadedModel whose 'classes' are musicnn's 50 tags (no classifier: the network's own
     sigmoid outputs, averaged over the clip's patches)."""
+    from fmagenre.audio.clip import DecodeSettings
     from fmagenre.infra.params import AudioParams
     from fmagenre.models.loading import InputRecipe, LoadedModel
     from fmagenre.models.musicnn.network import saved_network
     from fmagenre.models.musicnn.tags import MSD_TAGS
-    from fmagenre.pipeline.decode import DecodeSettings
 
     recipe = InputRecipe(
         "tags",

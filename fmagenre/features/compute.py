@@ -234,6 +234,16 @@ def compute_features(y: np.ndarray, sr: int) -> np.ndarray:
     return out
 
 
+def checked_features(samples: np.ndarray, sr: int) -> np.ndarray:
+    """The 518 features; a non-finite value is a failure, never a silent NaN row."""
+    values = compute_features(samples, sr)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        names = [feature_columns()[i] for i in np.flatnonzero(bad)[:3]]
+        raise ValueError(f"{int(bad.sum())} non-finite feature values (e.g. {', '.join(names)})")
+    return values.astype(np.float32)
+
+
 def read_official_features(csv_path: Path, track_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """FMA's precomputed features.csv as the features table: track_id + 518 float32 columns."""
     csv_path = Path(csv_path)

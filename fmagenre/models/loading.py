@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from fmagenre.audio.clip import DecodeSettings
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import DecodeParams
 from fmagenre.models.files import FolderSnapshot, load_keras, load_pipeline, read_consistently
 from fmagenre.models.names import MODEL_NAMES, training_stage
-from fmagenre.pipeline.decode import DecodeSettings
 
 SYNTHETIC_NOTE = (
     "this model was trained on the synthetic demo dataset: its genres are made-up recipes, not "

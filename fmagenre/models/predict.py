@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from fmagenre.audio.clip import DecodeItem, decode_clip
 from fmagenre.audio.decoding import from_int16, to_int16
 from fmagenre.infra.executors import open_executor
 from fmagenre.infra.params import ComputeParams
 from fmagenre.infra.trackmap import RowSpec, TrackOutput, map_tracks
 from fmagenre.models.loading import InputRecipe, LoadedModel
-from fmagenre.pipeline.decode import DecodeItem, decode_clip
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
 
         return TrackOutput(record, clip_row(samples, sr, record["seconds"], recipe.network))
     if recipe.kind == "features":
-        from fmagenre.pipeline.features import checked_features
+        from fmagenre.features.compute import checked_features
 
         return TrackOutput(record, checked_features(samples, sr))
     from fmagenre.audio.melspec import LogMelSettings, log_mel

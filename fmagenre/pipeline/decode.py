@@ -16,58 +16,23 @@ import functools
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import soundfile as sf
 
+from fmagenre.audio.clip import DecodeItem, DecodeSettings, decode_clip
 from fmagenre.audio.decoded import DECODED_FILE, STATUSES, WITH_AUDIO
-from fmagenre.audio.decoding import (
-    INT16_SCALE,
-    DecodedClip,
-    NoAudioError,
-    UnreadableAudioError,
-    canonical_length,
-    decode_file,
-    is_silent,
-    to_int16,
-)
-from fmagenre.infra.native_stderr import captured
+from fmagenre.audio.decoding import INT16_SCALE, to_int16
 from fmagenre.infra.params import Params
 from fmagenre.infra.trackmap import RowSpec, TrackOutput
 from fmagenre.infra.trackrun import track_run
 
 log = logging.getLogger(__name__)
 
-SHORT_FRACTION = 0.98  # a clip with less real audio than this share of audio.duration is 'short'
 SHORT_WARNING_SHARE = 0.5  # more short tracks than this share: audio.duration is likely wrong
 ROWS_PER_SHARD = 512  # 512 clips of 30 s at 22,050 Hz in int16: 677 MB per shard file
 FORMAT_VERSION = 1  # bump when the bytes written for the same inputs change
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    """Everything that changes the canonical audio (and nothing else)."""
-
-    sr: int
-    duration: float
-    crop: str
-
-    @classmethod
-    def from_params(cls, params: Params) -> DecodeSettings:
-        return cls(params.audio.sr, params.audio.duration, params.audio.crop)
-
-    @property
-    def length(self) -> int:
-        return canonical_length(self.sr, self.duration)
-
-
-@dataclass(frozen=True)
-class DecodeItem:
-    track_id: int
-    path: str  # absolute, so workers on other machines of a shared filesystem find it
 
 
 def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
@@ -76,68 +41,6 @@ def decode_track(item: DecodeItem, settings: DecodeSettings) -> TrackOutput:
     if clip is None:
         return TrackOutput(record, None)
     return TrackOutput(record, to_int16(clip.samples, settings.length))
-
-
-def decode_clip(
-    item: DecodeItem, settings: DecodeSettings, *, native: bool = False
-) -> tuple[dict[str, Any], DecodedClip | None]:
-    """Decode one track: its manifest record, and its float samples (None when none decoded).
-
-    The samples are at ``settings.sr``, or at the file's own rate when ``native`` (FMA's
-    features are defined there); either way the status (ok, short, silent...) is judged
-    as the decode stage judges it, so every consumer agrees on which audio is usable.
-    """
-    record: dict[str, Any] = {
-        "track_id": item.track_id,
-        "status": "ok",
-        "seconds": 0.0,
-        "source_seconds": 0.0,
-        "source_sr": 0,
-        "channels": 0,
-        "error": "",
-    }
-    # mpg123's notes on damaged files explain a 'short' or 'corrupt' status: kept in the record
-    with captured() as messages:
-        try:
-            clip = decode_file(
-                item.path, None if native else settings.sr, settings.duration, settings.crop
-            )
-        except FileNotFoundError:
-            clip = None
-            record.update(status="missing", error="audio file not found")
-        except (
-            NoAudioError,
-            UnreadableAudioError,
-            sf.LibsndfileError,
-            RuntimeError,
-            ValueError,
-        ) as exc:
-            clip = None
-            record.update(status="corrupt", error=str(exc).replace("\n", " ")[:300])
-    if clip is None:
-        if messages and record["status"] == "corrupt":
-            record["error"] += " | decoder: " + " / ".join(messages[:3])
-        return record, None
-
-    seconds = len(clip.samples) / (clip.source_sr if native else settings.sr)
-    if is_silent(clip.samples):
-        status = "silent"
-    elif seconds < SHORT_FRACTION * settings.duration:
-        status = "short"
-    else:
-        status = "ok"
-    notes = [clip.error] if clip.error else []
-    if messages and status != "ok":
-        notes.append("decoder: " + " / ".join(messages[:3]))
-    record.update(
-        status=status,
-        seconds=round(seconds, 4),
-        source_seconds=round(clip.source_seconds, 4),
-        source_sr=clip.source_sr,
-        channels=clip.channels,
-        error=" | ".join(notes)[:500],
-    )
-    return record, clip
 
 
 def decode_items(tracks: pd.DataFrame) -> list[DecodeItem]:

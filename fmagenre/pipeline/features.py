@@ -27,24 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from fmagenre.audio.clip import DecodeItem, DecodeSettings, decode_clip
 from fmagenre.audio.rows import AudioRow, read_audio, store_identity, usable_rows
-from fmagenre.features.compute import compute_features, feature_columns, read_official_features
+from fmagenre.features.compute import checked_features, feature_columns, read_official_features
 from fmagenre.features.table import map_to_table
 from fmagenre.infra.atomic import write_parquet
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
 from fmagenre.infra.trackmap import TrackOutput
-from fmagenre.pipeline.decode import (
-    DecodeItem,
-    DecodeSettings,
-    decode_clip,
-    decode_items,
-    inputs_fingerprint,
-)
+from fmagenre.pipeline.decode import decode_items, inputs_fingerprint
 
 FORMAT_VERSION = 2  # 2: FMA's sr quirk, native rate by default
 
@@ -76,16 +70,6 @@ def native_clip(item: DecodeItem, settings: DecodeSettings) -> tuple[dict[str, A
     if clip is not None and record["status"] not in ("ok", "short"):
         return {**record, "error": record["error"] or "the file holds no audible audio"}, None
     return record, clip
-
-
-def checked_features(samples: np.ndarray, sr: int) -> np.ndarray:
-    """The 518 features; a non-finite value is a failure, never a silent NaN row."""
-    values = compute_features(samples, sr)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        names = [feature_columns()[i] for i in np.flatnonzero(bad)[:3]]
-        raise ValueError(f"{int(bad.sum())} non-finite feature values (e.g. {', '.join(names)})")
-    return values.astype(np.float32)
 
 
 def source_files(usable: list[AudioRow], tracks: pd.DataFrame) -> list[DecodeItem]:
