@@ -202,7 +202,8 @@ def measure_size(tracks: int, args: argparse.Namespace, out: Path, logs: Path) -
         write_result(out, result)
     finally:
         if args.keep:
-            result["scratch"] = str(scratch / "project")
+            # relative to the result file: a record names no folder of one machine
+            result["scratch"] = os.path.relpath(scratch / "project", out.parent)
             write_result(out, result)
             print(f"kept the scratch project: {scratch / 'project'}")
         else:
@@ -215,7 +216,7 @@ def rerun_stages(path: Path, stages: list[str], args: argparse.Namespace) -> Non
     is now (after a fix, or to repeat a doubtful measurement); the first figures stay in the
     result's "before"."""
     result = json.loads(path.read_text())
-    root = Path(result.get("scratch", ""))
+    root = path.parent / result.get("scratch", "")  # (an absolute path, as once written, too)
     if not (root / "dvc.yaml").exists():
         raise SystemExit(f"{path}: no kept scratch project to rerun in (measure with --keep)")
     for name in COPIED:  # the code as it is now
