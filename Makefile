@@ -3,6 +3,7 @@
 #   make test        run the test suite (what CI runs)
 #   make bench       run the benchmarks and print their figures (not benchmarks/scale.py: hours, by hand)
 #   make clean-demo  delete what the demo wrote and restore the reference dvc.lock and metrics/
+#   make exps        the experiments side by side: model.lr and every model's macro-F1
 # The interpreter that creates .venv is overridable: make install PYTHON=/opt/python3.11/bin/python3
 
 PYTHON ?= python3.11
@@ -17,7 +18,7 @@ export PYTHONUNBUFFERED := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: install demo test test-fast bench lint clean-demo
+.PHONY: install demo test test-fast bench lint clean-demo exps
 
 install: $(STAMP)
 
@@ -47,6 +48,14 @@ bench: $(STAMP)
 	for script in benchmarks/[a-z]*.py; do \
 	  case $$script in benchmarks/scale.py) continue;; esac; \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# `dvc exp show` narrowed to what a learning-rate grid is judged by: model.lr beside every
+# model's validation macro-F1, then beside their test macro-F1 (compare's metrics, keys
+# <model>.val and <model>.test). Two tables of about 95 columns, since all ten figures in
+# one are over 150 (docs/experiments.md); tests/test_dvc_e2e.py runs these lines.
+exps: $(STAMP)
+	$(BIN)/dvc exp show --no-pager --drop '.*' --keep 'Experiment|model\.lr$$|[a-z]+\.val$$'
+	$(BIN)/dvc exp show --no-pager --drop '.*' --keep 'Experiment|model\.lr$$|[a-z]+\.test$$'
 
 lint: $(STAMP)
 	$(BIN)/ruff check fmagenre stages tests benchmarks vendor

@@ -104,9 +104,6 @@ def test_every_model_beats_chance_and_writes_the_schema(name, data, tmp_path):
             "top2_accuracy",
         }
         assert saved[split]["top2_accuracy"] >= saved[split]["accuracy"]
-        # the DVC metrics: the headline figures of the same report
-        headline = json.loads((tmp_path / "metrics" / name / f"{split}.json").read_text())
-        assert headline == {key: saved[split][key] for key in headline} and len(headline) == 4
     assert set(saved["per_genre"]) == set(GENRES) and set(saved["per_genre"]["Rock"]) == {
         "precision",
         "recall",

@@ -82,8 +82,15 @@ def test_best_is_chosen_on_validation_not_test(tmp_path):
     assert table.index("Random Forest **(best)**") < table.index("CatBoost") < table.index("SVM")
     assert (tmp_path / "reports" / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "crnn" not in summary["models"]  # absent models are skipped
-    # the metric is the name of the best model; the ranked leaderboard is a report
-    assert json.loads((tmp_path / "metrics" / "compare.json").read_text()) == {"best": "rf"}
+    # the metrics: the best model and every model's macro-F1 by split, in the models' own
+    # order (not by rank: a column of `dvc exp show` keeps its place); the ranked
+    # leaderboard is a report
+    figures = json.loads((tmp_path / "metrics" / "compare.json").read_text())
+    assert list(figures) == ["best", "rf", "svm", "gbdt"] and figures["best"] == "rf"
+    for name, row in summary["models"].items():
+        assert figures[name] == {"val": row["validation_macro_f1"], "test": row["test_macro_f1"]}
+    assert figures["rf"]["val"] > figures["gbdt"]["val"] > figures["svm"]["val"]
+    assert figures["svm"]["test"] > figures["rf"]["test"]
     assert json.loads((tmp_path / "reports" / "leaderboard.json").read_text()) == summary
     # the artifact: a copy of the best model's folder
     assert (tmp_path / "models" / "best" / "classes.json").read_text() == json.dumps(CLASSES)
@@ -124,16 +131,13 @@ def test_predictions_table_matches_the_dvc_confusion_plot(tmp_path):
     assert details["confusion"] == counts.to_numpy().tolist()
 
 
-def test_a_models_metrics_are_its_headline_figures_only(tmp_path):
+def test_a_model_writes_no_metrics_of_its_own_only_its_predictions_and_details(tmp_path):
     fake_model(tmp_path / "metrics", "rf", 27, 18, seconds=12.3)
-    for split in ("validation", "test"):
-        metrics = json.loads((tmp_path / "metrics" / "rf" / f"{split}.json").read_text())
-        assert list(metrics) == ["accuracy", "macro_f1", "log_loss", "top2_accuracy"]
-    assert json.loads((tmp_path / "metrics" / "rf" / "validation.json").read_text())[
-        "accuracy"
-    ] == pytest.approx(0.9)
-    # timings, sizes, per-genre scores and counts are details, not metrics
+    # no metrics/rf/<split>.json: DVC would name their shared keys by file and key
+    assert sorted(p.name for p in (tmp_path / "metrics" / "rf").iterdir()) == ["predictions.csv"]
+    # the split figures, timings, sizes, per-genre scores and counts are details
     details = json.loads((tmp_path / "reports" / "models" / "rf.json").read_text())
+    assert details["validation"]["accuracy"] == pytest.approx(0.9)
     assert details["train_seconds"] == 12.3 and set(details["per_genre"]) == set(CLASSES)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -16,10 +17,50 @@ import pytest
 from dvc_project import DvcProject, ran_stages
 from lock_status import clone_status, stale_entries
 
+from fmagenre.models.names import MODEL_NAMES
+
 pytestmark = pytest.mark.e2e
 
-# README's command: the learning rate beside the CRNN's validation and test macro-F1
-README_EXP_SHOW = ("--drop", ".*", "--keep", r"Experiment|model\.lr$|metrics/crnn/.*macro_f1")
+# The experiment views docs/experiments.md documents: `make exps` (its recipe lines, run
+# here as written) and the --only-changed view with the dependency hashes dropped.
+MAKEFILE = Path(__file__).resolve().parents[1] / "Makefile"
+ONLY_CHANGED = ("--only-changed", "--drop", "^(data|models|reports)/")
+FIGURES = {f"{model}.{split}" for model in MODEL_NAMES for split in ("val", "test")}
+
+
+def make_recipe(target: str) -> list[list[str]]:
+    """The commands of a Makefile target, as argument lists (the dvc program left out)."""
+    lines = MAKEFILE.read_text(encoding="utf-8").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"{target}:")))
+    commands = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        words = shlex.split(line.strip().replace("$$", "$"))
+        assert words[0] == "$(BIN)/dvc", line
+        commands.append(words[1:])
+    return commands
+
+
+def exp_show(project: DvcProject, *args: str) -> str:
+    """A `dvc exp show` command at its natural width: a terminal wide enough that DVC hides
+    no column."""
+    assert list(args[:3]) == ["exp", "show", "--no-pager"], args
+    return subprocess.run(
+        [*project.dvc_command(), *args],
+        cwd=project.root,
+        env={**project.env, "COLUMNS": "1000"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def columns(shown: str) -> tuple[int, list[str]]:
+    """A rendered table's width and its header's column names."""
+    lines = shown.splitlines()
+    header = next(line for line in lines if "Experiment" in line)
+    return max(len(line.rstrip()) for line in lines), header.split()
 
 
 @pytest.fixture()
@@ -52,49 +93,44 @@ def assert_one_line_failure(result: subprocess.CompletedProcess, line: str) -> N
 # -- metrics a person can read ------------------------------------------------------------
 
 
-def test_metrics_show_fits_120_columns_and_holds_only_headline_figures(project):
-    shown = project.dvc("metrics", "show").stdout.splitlines()
-    assert max(len(line) for line in shown) <= 120, "\n".join(shown)
+def leaves(data: dict, prefix: str = "") -> set[str]:
+    """The flattened keys of nested metrics, as DVC names them (``val.rf``)."""
+    names: set[str] = set()
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        names |= leaves(value, f"{name}.") if isinstance(value, dict) else {name}
+    return names
+
+
+def test_metrics_are_the_compared_figures_under_short_keys(project):
     metrics = json.loads(project.dvc("metrics", "show", "--json").stdout)
     (workspace,) = metrics.values()  # DVC names the workspace "" here
     files = workspace["data"]
-    keys = {key for entry in files.values() for key in entry["data"]}
-    assert keys == {"accuracy", "macro_f1", "log_loss", "top2_accuracy", "best", "tracks", "usable"}
-    assert set(files["metrics/crnn/validation.json"]["data"]) == {
-        "accuracy",
-        "macro_f1",
-        "log_loss",
-        "top2_accuracy",
-    }
+    keys = {key for entry in files.values() for key in leaves(entry["data"])}
+    assert keys == {"best", *FIGURES, "tracks", "usable"}
+    assert set(files["metrics/compare.json"]["data"]) == {"best", *MODEL_NAMES}
+    # one row per file and a column per key: compare's ten figures make it 176 characters
+    # wide with the five models (`dvc metrics diff` lists them one a line)
+    shown = project.dvc("metrics", "show").stdout.splitlines()
+    assert max(len(line) for line in shown) <= 180, "\n".join(shown)
 
 
-def test_exp_show_has_few_metric_columns_and_readmes_view_fits_120_columns(project):
+def test_exp_show_has_one_metric_column_per_compared_figure(project):
     table = json.loads(project.dvc("exp", "show", "--json").stdout)
-    columns = {
-        (path, key)
+    names = {
+        (path, name)
         for row in table
         for path, entry in (row["data"]["metrics"] or {}).items()
-        for key in entry["data"]
+        for name in leaves(entry["data"])
     }
-    assert len(columns) <= 60  # 8 per model (4 here), the best model, 4 stage counts
-    wide = {**project.env, "COLUMNS": "120"}
-    shown = subprocess.run(
-        [*project.dvc_command(), "exp", "show", "--no-pager", *README_EXP_SHOW],
-        cwd=project.root,
-        env=wide,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    lines = shown.splitlines()
-    assert max(len(line) for line in lines) <= 120 and "…" not in shown, shown
-    header = next(line for line in lines if "Experiment" in line)
-    assert header.split() == [
-        "Experiment",
-        "metrics/crnn/validation.json:macro_f1",
-        "metrics/crnn/test.json:macro_f1",
-        "model.lr",
-    ]
+    compared = {name for path, name in names if path == "metrics/compare.json"}
+    assert compared == {"best", *FIGURES}
+    # and besides them only the five stages' counts
+    assert {path for path, _ in names} - {"metrics/compare.json"} == {
+        f"metrics/{stage}.json"
+        for stage in ("fetch", "manifest", "features", "spectrograms", "embeddings")
+    }
+    assert len(names) == 1 + len(FIGURES) + 5
 
 
 # -- nothing is lost when a stage fails -----------------------------------------------------
@@ -182,6 +218,23 @@ def test_a_queued_learning_rate_grid_reruns_only_the_crnn_and_compare(project):
         for rev in experiment["revs"]
     )
     assert rates == [0.001, 0.01]
+    # the documented views of these experiments, at their natural width
+    views = make_recipe("exps")
+    assert len(views) == 2
+    for view, split in zip(views, ("val", "test"), strict=True):
+        shown = exp_show(project, *view)
+        width, header = columns(shown)
+        print(f"make exps ({split}): {width} columns\n{shown}")
+        assert width <= 120 and "…" not in shown, shown
+        assert header == ["Experiment", *(f"{m}.{split}" for m in MODEL_NAMES), "model.lr"]
+        assert len(re.findall(r"\[[\w-]+\]", shown)) == 2, shown  # both experiments' rows
+    width, _ = columns(exp_show(project, "exp", "show", "--no-pager"))
+    print(f"exp show (every param and dependency hash): {width} columns")
+    shown = exp_show(project, "exp", "show", "--no-pager", *ONLY_CHANGED)
+    width, header = columns(shown)
+    print(f"exp show {' '.join(ONLY_CHANGED)}: {width} columns\n{shown}")
+    assert width <= 160 and "…" not in shown, shown
+    assert {"model.lr", "crnn.val", "crnn.test"} <= set(header)
     project.dvc("exp", "remove", "--all-commits")
 
 

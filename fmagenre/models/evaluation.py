@@ -4,14 +4,13 @@ A model hands over class probabilities for the validation and test tracks, and o
 its own labels; this module turns them into the same files, whatever produced them (the
 layout is ``model_outputs``):
 
-- ``metrics/<name>/validation.json`` and ``metrics/<name>/test.json``: the headline figures
-  (accuracy, macro-F1, log loss, top-2 accuracy), the only DVC metrics of a model. One file
-  per split and the same four keys in every file keep `dvc metrics show` one short row per
-  model and split, whatever the number of models; nothing in them depends on the machine,
-  so `dvc metrics diff` after a faithful rerun is empty.
+- ``reports/models/<name>.json``: the figures of each split (accuracy, macro-F1, log loss,
+  top-2 accuracy) and everything else, for compare and for people: per-genre scores, the
+  test confusion counts, timings, sizes, counts, search details. A model has no DVC metrics
+  of its own: DVC names a key that several files share by file and key
+  (``metrics/rf/test.json:macro_f1``), which made `dvc exp show` hundreds of columns wide;
+  compare writes every model's validation and test macro-F1 in one file of short keys.
 - ``metrics/<name>/predictions.csv``: the test predictions (a DVC confusion plot).
-- ``reports/models/<name>.json``: everything else, for the leaderboard and for people:
-  per-genre scores, the test confusion counts, timings, sizes, counts, search details.
 - ``metrics/<name>/curves.csv`` (models trained by epochs): the training curves.
 
 Labels default to the most probable class; a model whose decision is not that (the SVM
@@ -34,15 +33,12 @@ from sklearn import metrics as skm
 from fmagenre.infra.atomic import atomic_path, write_json
 
 DIGITS = 4  # 1e-4 is one track in 10,000: finer digits would only show floating-point noise
-HEADLINE = ("accuracy", "macro_f1", "log_loss", "top2_accuracy")
-SPLITS = ("validation", "test")
 
 
 @dataclass(frozen=True)
 class ModelOutputs:
     """Where the files of model ``name`` go; dvc.yaml declares the same paths."""
 
-    metrics: dict[str, Path]  # split -> headline JSON
     predictions: Path
     curves: Path  # training curves by epoch (models trained by epochs)
     details: Path
@@ -58,7 +54,6 @@ def model_outputs(metrics_dir: Path, name: str, details_dir: Path | None = None)
         else Path(metrics_dir).parent / "reports" / "models"
     )
     return ModelOutputs(
-        metrics={split: folder / f"{split}.json" for split in SPLITS},
         predictions=folder / "predictions.csv",
         curves=folder / "curves.csv",
         details=details / f"{name}.json",
@@ -167,7 +162,7 @@ def model_report(
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything measured about a model, the same keys for every model (its details file;
-    ``headline`` picks the DVC metrics out of it).
+    compare picks the DVC metrics out of it).
 
     ``validation`` and ``test`` are (y_true, probabilities) or (y_true, probabilities, labels).
     """
@@ -212,11 +207,6 @@ def predictions_table(
     return pd.concat([table, probabilities], axis=1)
 
 
-def headline(report: dict[str, Any], split: str) -> dict[str, float | None]:
-    """The DVC metrics of one split: the four figures people compare models by."""
-    return {key: report[split][key] for key in HEADLINE}
-
-
 def write_model_outputs(
     metrics_dir: Path,
     name: str,
@@ -224,10 +214,8 @@ def write_model_outputs(
     predictions: pd.DataFrame,
     details_dir: Path | None = None,
 ) -> None:
-    """A model's headline metrics, test predictions and details, each written atomically."""
+    """A model's test predictions and details, each written atomically."""
     outputs = model_outputs(metrics_dir, name, details_dir)
-    for split, path in outputs.metrics.items():
-        write_json(path, headline(report, split))
     with atomic_path(outputs.predictions) as tmp:
         predictions.to_csv(tmp, index=False)
     write_json(outputs.details, report)

@@ -3,7 +3,7 @@ pipeline/train_musicnn.py): search a model on the validation split, save it, and
 
 The models and their search are science (models/classic.py); this module is what a training
 stage does with them: the model folder predict reads back (published as a whole), the
-headline metrics, the test predictions and the details, all in the shared schema. The test
+test predictions and the details, all in the shared schema. The test
 split is only predicted and reported here, never used to choose.
 """
 
