@@ -118,6 +118,8 @@ def file_features(
         DecodeSettings(QUIRK_SR, duration, crop),
         min_seconds=min_seconds,
         features_rate="native",
+        min_seconds_source="--min-seconds",
+        for_model=False,
     )
     paths: list[str] = []
     blocks: list[np.ndarray] = []

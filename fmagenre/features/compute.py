@@ -28,6 +28,7 @@ instead of scipy's NaN, so that no track's features are undefined.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,6 +60,14 @@ ZCR_THRESHOLD = 1e-10
 # FMA's quirk (see the module docstring): the rate librosa assumes when a call is given no sr,
 # used on purpose for chroma_stft, spectral centroid, bandwidth, roll-off and contrast
 QUIRK_SR = 22050
+# The CQT's top bin is B7 (3,951 Hz; up to half a semitone higher after tuning) and its filter
+# must end below the Nyquist frequency: librosa refuses rates under 8,486 Hz at the highest
+# tuning (measured), so a file below this rate gets a sentence, never librosa's exception.
+MIN_SAMPLE_RATE = 8500
+
+
+class FeatureInputError(ValueError):
+    """Audio that FMA's features cannot be computed on; the message says why and what to do."""
 
 
 @functools.cache
@@ -94,7 +103,12 @@ def _fft_frequencies(sr: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _mel_basis(sr: int) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=N_FFT)
+    with warnings.catch_warnings():
+        # above ~100 kHz the lowest mel bands are narrower than one FFT bin and stay empty:
+        # so they are in FMA's definition at that rate, and librosa's warning would only
+        # interrupt the user's output
+        warnings.filterwarnings("ignore", "Empty filters detected", UserWarning)
+        return librosa.filters.mel(sr=sr, n_fft=N_FFT)
 
 
 def estimate_tuning_in_band(S: np.ndarray, sr: int) -> float:
@@ -185,6 +199,13 @@ def compute_features(y: np.ndarray, sr: int) -> np.ndarray:
     ``sr`` is the audio's true rate; it sets the CQT and the mel bands, while the five calls
     of FMA's quirk use QUIRK_SR whatever it is, as features.csv does.
     """
+    if sr < MIN_SAMPLE_RATE:
+        raise FeatureInputError(
+            f"the sample rate, {sr:,} Hz, is too low for FMA's features: chroma_cqt reaches "
+            f"3,951 Hz (B7) and needs at least {MIN_SAMPLE_RATE:,} Hz; convert the file to "
+            "22,050 Hz or more (e.g. ffmpeg -i FILE -ar 22050 OUT.wav), knowing that it holds "
+            f"nothing above {sr // 2:,} Hz"
+        )
     y = np.ascontiguousarray(y, dtype=np.float32)
     S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
     power = S * S

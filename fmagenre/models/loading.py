@@ -42,6 +42,7 @@ class InputRecipe:
     # (the decode stage's audio at audio.sr): what the model's features were computed from
     features_rate: str = "decoded"
     min_seconds_source: str = "decode.min_seconds"  # named when a file is too short
+    for_model: bool = True  # False: features only, no model (the too-short line says so)
     network: str | None = None  # the musicnn network (.keras) of kinds musicnn and tags
 
 

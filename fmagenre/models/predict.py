@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from fmagenre.audio.advice import file_advice
 from fmagenre.audio.clip import DecodeItem, decode_clip
 from fmagenre.audio.decoding import from_int16, to_int16
 from fmagenre.infra.executors import open_executor
@@ -63,18 +64,11 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
     record = {"status": decoded["status"], "seconds": decoded["seconds"], "error": decoded["error"]}
     if clip is None or record["status"] == "silent":
         return TrackOutput(
-            {**record, "error": record["error"] or "the file holds no audible audio"}, None
+            {**record, "error": file_advice(record["status"], record["error"])}, None
         )
     if record["seconds"] < recipe.min_seconds:
-        # the decode stage marks such a track unusable, so no model ever learnt from one
         return TrackOutput(
-            {
-                **record,
-                "status": "too_short",
-                "error": f"only {record['seconds']:.1f} s of audio; the model needs at least "
-                f"{recipe.min_seconds:g} s ({recipe.min_seconds_source})",
-            },
-            None,
+            {**record, "status": "too_short", "error": too_short(record, recipe)}, None
         )
     if native:
         samples, sr = clip.samples, clip.source_sr
@@ -86,13 +80,30 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
 
         return TrackOutput(record, clip_row(samples, sr, record["seconds"], recipe.network))
     if recipe.kind == "features":
-        from fmagenre.features.compute import checked_features
+        from fmagenre.features.compute import FeatureInputError, checked_features
 
-        return TrackOutput(record, checked_features(samples, sr))
+        try:
+            return TrackOutput(record, checked_features(samples, sr))
+        except FeatureInputError as exc:
+            return TrackOutput({**record, "status": "unsupported", "error": str(exc)}, None)
     from fmagenre.audio.melspec import LogMelSettings, log_mel
 
     return TrackOutput(
         record, log_mel(samples, LogMelSettings(**recipe.spectrogram)).astype(np.float16)
+    )
+
+
+def too_short(record: dict[str, Any], recipe: InputRecipe) -> str:
+    """Why a file with less audio than ``recipe.min_seconds`` gets no row."""
+    if recipe.for_model:
+        # the decode stage marks such a track unusable, so no model ever learnt from one
+        return (
+            f"only {record['seconds']:.1f} s of audio; the model needs at least "
+            f"{recipe.min_seconds:g} s ({recipe.min_seconds_source})"
+        )
+    return (
+        f"only {record['seconds']:.1f} s of audio, less than {recipe.min_seconds_source} "
+        f"({recipe.min_seconds:g} s); give a lower {recipe.min_seconds_source} to describe it anyway"
     )
 
 
