@@ -99,7 +99,7 @@ def test_missing_keys_take_defaults():
         ({"audio": {"sr": 22050.0}}, "audio.sr = 22050.0"),
         (
             {"data": {"subset": "tiny"}},
-            "data.subset = 'tiny' is not allowed (allowed: one of 'small', 'medium', 'large', 'full', 'synthetic')",
+            "data.subset = 'tiny' is not allowed (allowed: one of 'small', 'medium', 'large', 'full', 'synthetic', 'folder')",
         ),
         (
             {"decode": {"max_bad_fraction": 1.5}},
