@@ -45,6 +45,17 @@ def tone(
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
 
 
+def sound(kind: str, seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A clip of one of three kinds a tiny model can tell apart: Drone, Hiss or Whistle."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    if kind == "Drone":
+        return (0.4 * np.sin(2 * np.pi * rng.uniform(80, 120) * t)).astype(np.float32)
+    if kind == "Whistle":
+        return (0.3 * np.sin(2 * np.pi * rng.uniform(2500, 3500) * t)).astype(np.float32)
+    return (0.2 * rng.standard_normal(len(t))).astype(np.float32)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 4 MiB tmpfs (needs root, as CI and the dev machines have)."""
