@@ -108,3 +108,11 @@ def pipeline(tmp_path_factory) -> DvcProject:
     assert project.repro() == STAGES
     project.commit_all("results of the tiny pipeline")
     return project
+
+
+@pytest.fixture(scope="session")
+def serve_run(tmp_path_factory) -> tuple[Path, Path]:
+    """models/ and reports/ of a tiny trained run, as `fmagenre serve` reads them."""
+    from serve_server import tiny_run
+
+    return tiny_run(tmp_path_factory.mktemp("serve-run"))

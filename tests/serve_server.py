@@ -94,13 +94,17 @@ def server_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_server(models: Path, reports: Path, *options: str) -> Iterator[Server]:
-    """`python -m fmagenre serve --port 0 ...` until the block ends (then Ctrl-C)."""
+def running_server(
+    models: Path, reports: Path, *options: str, tmpdir: Path | None = None
+) -> Iterator[Server]:
+    """`python -m fmagenre serve --port 0 ...` until the block ends (then Ctrl-C); its
+    temporary files under ``tmpdir`` when given (to check none is left)."""
     command = [sys.executable, "-m", "fmagenre", "serve", "--port", "0"]
     command += ["--models-dir", str(models), "--reports-dir", str(reports), *options]
-    process = subprocess.Popen(
-        command, cwd=PROJECT, env=server_env(), stderr=subprocess.PIPE, text=True
-    )
+    env = server_env()
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
+    process = subprocess.Popen(command, cwd=PROJECT, env=env, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
     url = ""
     assert process.stderr is not None
