@@ -37,6 +37,13 @@ def browser():
         launched.close()
 
 
+@pytest.fixture(scope="module")
+def server(serve_run):
+    models, reports = serve_run
+    with running_server(models, reports) as running:
+        yield running
+
+
 def _page(browser, url: str):
     page = browser.new_page(viewport={"width": 1000, "height": 900}, device_scale_factor=1)
     errors: list[str] = []
@@ -61,46 +68,42 @@ def _natural_width(page, selector: str) -> int:
 
 
 def test_a_real_clip_dropped_on_the_page_shows_its_genre_tags_and_spectrogram(
-    browser, serve_run, real_clips, tmp_path
+    browser, server, real_clips, tmp_path
 ):
-    models, reports = serve_run
     clip = real_clips[0]
-    with running_server(models, reports) as server:
-        page, errors = _page(browser, server.url)
-        option = page.locator("#model option").first
-        option.wait_for(state="attached")
-        assert "validation macro-F1 0.917" in option.inner_text()
-        assert "test macro-F1 0.833" in option.inner_text()
-        page.set_input_files("#files", str(clip))
-        card = page.locator(".file").first
-        card.locator(".genres .bar").first.wait_for(timeout=120_000)
-        assert card.locator("h3").inner_text() == clip.name
-        top = card.locator(".genres .bar.top")
-        genre, probability = top.locator(".label").inner_text(), top.locator(".value").inner_text()
-        assert genre in CLASSES and probability.endswith("%")
-        assert 0 < float(probability[:-1]) <= 100
-        assert card.locator(".genres .bar").count() == len(CLASSES)  # every genre's bar
-        tags = card.locator(".tags .bar .label").all_inner_texts()
-        assert len(tags) == 5 and set(tags) <= set(MSD_TAGS)
-        assert "heard 3.0 s" in card.locator(".status").inner_text()
-        assert "synthetic demo dataset" in card.locator(".note").first.inner_text()
-        assert _natural_width(page, ".file .spectrogram img") > 0
-        assert _natural_width(page, "#figure") > 0
-        shot = Path(os.environ.get("FMAGENRE_SCREENSHOT") or tmp_path / "serve.png")
-        save_small_png(page.screenshot(full_page=True), shot)
-        assert errors == []
+    page, errors = _page(browser, server.url)
+    option = page.locator("#model option").first
+    option.wait_for(state="attached")
+    assert "validation macro-F1 0.917" in option.inner_text()
+    assert "test macro-F1 0.833" in option.inner_text()
+    page.set_input_files("#files", str(clip))
+    card = page.locator(".file").first
+    card.locator(".genres .bar").first.wait_for(timeout=120_000)
+    assert card.locator("h3").inner_text() == clip.name
+    top = card.locator(".genres .bar.top")
+    genre, probability = top.locator(".label").inner_text(), top.locator(".value").inner_text()
+    assert genre in CLASSES and probability.endswith("%")
+    assert 0 < float(probability[:-1]) <= 100
+    assert card.locator(".genres .bar").count() == len(CLASSES)  # every genre's bar
+    tags = card.locator(".tags .bar .label").all_inner_texts()
+    assert len(tags) == 5 and set(tags) <= set(MSD_TAGS)
+    assert "heard 3.0 s" in card.locator(".status").inner_text()
+    assert "synthetic demo dataset" in card.locator(".note").first.inner_text()
+    assert _natural_width(page, ".file .spectrogram img") > 0
+    assert _natural_width(page, "#figure") > 0
+    shot = Path(os.environ.get("FMAGENRE_SCREENSHOT") or tmp_path / "serve.png")
+    save_small_png(page.screenshot(full_page=True), shot)
+    assert errors == []
 
 
-def test_a_bad_file_shows_its_one_line_and_the_page_goes_on(browser, serve_run, tmp_path):
-    models, reports = serve_run
+def test_a_bad_file_shows_its_one_line_and_the_page_goes_on(browser, server, tmp_path):
     bad = tmp_path / "notes.mp3"
     bad.write_text("not audio at all\n" * 20)
-    with running_server(models, reports) as server:
-        page, _ = _page(browser, server.url)
-        page.set_input_files("#files", str(bad))
-        status = page.locator(".file .status.error")
-        status.wait_for(timeout=120_000)
-        assert status.inner_text().startswith("notes.mp3: not a readable audio file")
+    page, _ = _page(browser, server.url)
+    page.set_input_files("#files", str(bad))
+    status = page.locator(".file .status.error")
+    status.wait_for(timeout=120_000)
+    assert status.inner_text().startswith("notes.mp3: not a readable audio file")
 
 
 def test_with_no_trained_model_the_page_says_make_demo_and_tags_still_work(

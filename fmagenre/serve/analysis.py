@@ -15,6 +15,7 @@ import base64
 import concurrent.futures as cf
 import dataclasses
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,17 @@ class Analyzer:
         self._models: dict[str, tuple[int, LoadedModel]] = {}
         self._models_lock = threading.Lock()
         self._tagger: LoadedModel | None = None
+
+    def warm_up(self) -> None:
+        """Start every worker and load musicnn in it (seconds each), so that the first
+        uploads do not wait for it; a failure here is the first upload's to report."""
+        try:
+            network = str(self._musicnn().recipe.network)
+            futures = [self._pool.submit(_warm_worker, network) for _ in range(self.workers)]
+            workers = {future.result() for future in futures}
+            log.info("%d worker processes ready", len(workers))
+        except Exception as exc:
+            log.warning("could not warm the workers up (%s: %s)", type(exc).__name__, exc)
 
     def close(self) -> None:
         self._steps.shutdown(wait=True, cancel_futures=True)
@@ -154,6 +166,16 @@ class Analyzer:
                 fields = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded)}
                 self._models[name] = (stamp, _Serialized(**fields))
             return self._models[name][1]
+
+
+def _warm_worker(network: str) -> int:
+    from fmagenre.infra.params import AudioParams
+    from fmagenre.models.musicnn.embedding import clip_row
+
+    sr = AudioParams().sr
+    quiet = (0.01 * np.random.default_rng(0).standard_normal(3 * sr)).astype(np.float32)
+    clip_row(quiet, sr, 3.0, network)
+    return os.getpid()
 
 
 def check_model(name: str, available: list[str]) -> str:

@@ -9,6 +9,7 @@ an unexpected fault is a 500 with one line, its traceback only in the server's l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import tempfile
@@ -123,9 +124,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warming = asyncio.get_running_loop().run_in_executor(None, analyzer.warm_up)
         try:
             yield
         finally:
+            await warming
             analyzer.close()
             uploads.cleanup()
 
