@@ -116,3 +116,13 @@ def serve_run(tmp_path_factory) -> tuple[Path, Path]:
     from serve_server import tiny_run
 
     return tiny_run(tmp_path_factory.mktemp("serve-run"))
+
+
+@pytest.fixture(scope="session")
+def bare_server(tmp_path_factory):
+    """`fmagenre serve` before any training: no models/, no reports/ (API and page tests)."""
+    from serve_server import running_server
+
+    empty = tmp_path_factory.mktemp("no-run")
+    with running_server(empty / "models", empty / "reports") as server:
+        yield server

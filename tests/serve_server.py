@@ -84,6 +84,7 @@ class Server:
     url: str
     process: subprocess.Popen
     log: list[str]
+    returncode: int | None = None  # once stopped
 
 
 def server_env() -> dict[str, str]:
@@ -119,12 +120,14 @@ def running_server(
         raise RuntimeError("the server did not start:\n" + "".join(log))
     reader = threading.Thread(target=lambda: log.extend(process.stderr), daemon=True)
     reader.start()
+    server = Server(url, process, log)
     try:
-        yield Server(url, process, log)
+        yield server
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(30)
+            server.returncode = process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        reader.join(10)

@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -37,6 +38,10 @@ def server(serve_run, uploads_tmp):
     options = ("--max-upload-mb", str(LIMIT_MB), "--workers", "2", "--queue", "40")
     with running_server(models, reports, *options, tmpdir=uploads_tmp) as running:
         yield running
+    # Ctrl-C stops it cleanly, and its uploads folder goes with it
+    assert running.returncode == 0 and "fmagenre serve: stopped\n" in running.log
+    assert "Traceback" not in "".join(running.log)
+    assert list(uploads_tmp.glob("fmagenre-serve-*")) == []
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +238,12 @@ def test_clients_that_hang_up_mid_upload_leave_the_server_answering(server, clip
     assert_genre_answer(answer.json()[0], "after.mp3")
     assert_still_up(server)
     assert_nothing_kept(uploads_tmp)
+    # each hang-up was seen as one (not as a bad upload, nor a fault)
+    for _ in range(100):
+        if sum("went away during its upload" in line for line in server.log) >= 3:
+            break
+        time.sleep(0.1)
+    assert sum("went away during its upload" in line for line in server.log) == 3
 
 
 def test_twenty_uploads_at_once_are_all_answered(server, real_clips, uploads_tmp):
@@ -275,15 +286,14 @@ def test_load_100_requests_from_10_clients_every_answer_checked(server, clips):
     assert_still_up(server)
 
 
-def test_with_no_trained_model_tags_still_work(tmp_path, clips):
-    empty_models, empty_reports = tmp_path / "models", tmp_path / "reports"
-    with running_server(empty_models, empty_reports) as bare:
-        answer = requests.get(bare.url + "api/models", timeout=30).json()
-        assert answer["models"] == [] and answer["default"] is None
-        assert "make demo" in answer["message"] and answer["figure"] is None
-        tagged = post(bare, "whistle.mp3", clips["whistle"].read_bytes())
-        assert tagged.status_code == 200, tagged.text
-        (item,) = tagged.json()
-        assert item["model"] is None and "make demo" in item["model_error"]
-        assert item["tags"]["predictions"][0]["tag"] in MSD_TAGS
-        assert_refused(post(bare, "notes.mp3", b"not audio" * 50), 422, "not a readable")
+def test_with_no_trained_model_tags_still_work(bare_server, clips):
+    bare = bare_server
+    answer = requests.get(bare.url + "api/models", timeout=30).json()
+    assert answer["models"] == [] and answer["default"] is None
+    assert "make demo" in answer["message"] and answer["figure"] is None
+    tagged = post(bare, "whistle.mp3", clips["whistle"].read_bytes())
+    assert tagged.status_code == 200, tagged.text
+    (item,) = tagged.json()
+    assert item["model"] is None and "make demo" in item["model_error"]
+    assert item["tags"]["predictions"][0]["tag"] in MSD_TAGS
+    assert_refused(post(bare, "notes.mp3", b"not audio" * 50), 422, "not a readable")

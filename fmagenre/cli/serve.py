@@ -109,5 +109,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     config = uvicorn.Config(create_app(settings), log_level="warning", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn finished the answers in flight, then passes Ctrl-C on
+        pass
+    print("fmagenre serve: stopped", file=sys.stderr)
     return 0
