@@ -17,6 +17,8 @@ from fmagenre.infra.errors import UserError
 from fmagenre.infra.paths import MODELS, REPORTS
 from fmagenre.models.names import MODEL_NAMES
 
+CONNECTIONS_BESIDE_UPLOADS = 16  # pages, their scripts and images, /api/models
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -108,7 +110,13 @@ def run(args: argparse.Namespace) -> int:
             "anyone who reaches it can upload files",
             file=sys.stderr,
         )
-    config = uvicorn.Config(create_app(settings), log_level="warning", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        # connections past the queue (each upload in progress holds up to 1 MB) get a 503
+        limit_concurrency=settings.workers + settings.queue + CONNECTIONS_BESIDE_UPLOADS,
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn finished the answers in flight, then passes Ctrl-C on

@@ -27,7 +27,7 @@ from fmagenre.infra.executors import ProcessPool
 from fmagenre.models.loading import LoadedModel, load_model
 from fmagenre.models.musicnn.tagging import tagger
 from fmagenre.models.predict import Prediction, predict_stream
-from fmagenre.serve.run import NO_MODEL, trained_models
+from fmagenre.serve.run import NO_MODEL
 from fmagenre.serve.spectrogram import spectrogram_png
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,6 @@ class Analyzer:
     def close(self) -> None:
         self._steps.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def model_names(self) -> list[str]:
-        return [model.name for model in trained_models(self.models_dir, self.reports_dir)]
 
     async def analyse(self, request: Request) -> dict[str, Any]:
         """predict --format json's object for the file, with musicnn's tags, the seconds
