@@ -297,3 +297,20 @@ def test_with_no_trained_model_tags_still_work(bare_server, clips):
     assert item["model"] is None and "make demo" in item["model_error"]
     assert item["tags"]["predictions"][0]["tag"] in MSD_TAGS
     assert_refused(post(bare, "notes.mp3", b"not audio" * 50), 422, "not a readable")
+
+
+def test_a_busy_port_is_one_line_and_exit_status_2(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "fmagenre", "serve", "--port", str(port)]
+        command += ["--models-dir", str(tmp_path)]
+        ran = subprocess.run(
+            command, cwd=PROJECT, env=server_env(), capture_output=True, text=True, timeout=120
+        )
+    assert ran.returncode == 2
+    assert ran.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "choose another --port or --host\n"
+    )
