@@ -45,6 +45,17 @@ def tone(
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
 
 
+def sound(kind: str, seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A clip of one of three kinds a tiny model can tell apart: Drone, Hiss or Whistle."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    if kind == "Drone":
+        return (0.4 * np.sin(2 * np.pi * rng.uniform(80, 120) * t)).astype(np.float32)
+    if kind == "Whistle":
+        return (0.3 * np.sin(2 * np.pi * rng.uniform(2500, 3500) * t)).astype(np.float32)
+    return (0.2 * rng.standard_normal(len(t))).astype(np.float32)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 4 MiB tmpfs (needs root, as CI and the dev machines have)."""
@@ -97,3 +108,21 @@ def pipeline(tmp_path_factory) -> DvcProject:
     assert project.repro() == STAGES
     project.commit_all("results of the tiny pipeline")
     return project
+
+
+@pytest.fixture(scope="session")
+def serve_run(tmp_path_factory) -> tuple[Path, Path]:
+    """models/ and reports/ of a tiny trained run, as `fmagenre serve` reads them."""
+    from serve_server import tiny_run
+
+    return tiny_run(tmp_path_factory.mktemp("serve-run"))
+
+
+@pytest.fixture(scope="session")
+def bare_server(tmp_path_factory):
+    """`fmagenre serve` before any training: no models/, no reports/ (API and page tests)."""
+    from serve_server import running_server
+
+    empty = tmp_path_factory.mktemp("no-run")
+    with running_server(empty / "models", empty / "reports") as server:
+        yield server

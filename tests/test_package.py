@@ -72,6 +72,9 @@ def test_pip_install_gives_the_fmagenre_command_with_its_dependencies(tmp_path):
     )
     assert where.returncode == 0, where.stderr[-2000:]
     assert where.stdout.strip().startswith(purelib)
+    # the page of `fmagenre serve` ships with the package
+    static = Path(purelib) / "fmagenre" / "serve" / "static"
+    assert {p.name for p in static.iterdir()} >= {"index.html", "app.js", "app.css"}
 
 
 def test_every_library_the_package_imports_is_a_declared_dependency():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import write_mp3, write_official_csv
+from conftest import sound, write_mp3, write_official_csv
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -30,16 +30,6 @@ from fmagenre.pipeline.train_classic import train_and_evaluate
 
 CLASSES = ["Drone", "Hiss", "Whistle"]
 SR = 22050
-
-
-def sound(kind: str, seconds: float, rate: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    if kind == "Drone":
-        return (0.4 * np.sin(2 * np.pi * rng.uniform(80, 120) * t)).astype(np.float32)
-    if kind == "Whistle":
-        return (0.3 * np.sin(2 * np.pi * rng.uniform(2500, 3500) * t)).astype(np.float32)
-    return (0.2 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fmagenre.cli.tag",
         "tag audio files with the pretrained musicnn network (no training)",
     ),
+    "serve": ("fmagenre.cli.serve", "a local page and JSON API to classify and tag your files"),
     "warmup": ("fmagenre.cli.warmup", "compile librosa's numba code once (after installing)"),
 }
 

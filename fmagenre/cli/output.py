@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from fmagenre.infra.atomic import atomic_path
 from fmagenre.infra.errors import UserError
@@ -135,16 +135,7 @@ class JsonWriter(Writer):
         self.stream.write("[")
 
     def write(self, p: Prediction) -> None:
-        item: dict[str, Any] = {
-            "path": p.path,
-            "model": self.model,
-            "status": p.status,
-            "predictions": [{self.noun: g, "probability": round(v, 6)} for g, v in p.top(self.k)],
-            "error": p.error,
-            "note": p.note,
-        }
-        if self.all_key is not None:
-            item[self.all_key] = {c: round(v, 6) for c, v in (p.probabilities or {}).items()}
+        item = p.to_json(self.model, self.k, noun=self.noun, all_key=self.all_key)
         text = json.dumps(item, indent=2).replace("\n", "\n  ")
         self.stream.write(("," if self.count else "") + "\n  " + text)
         self.stream.flush()

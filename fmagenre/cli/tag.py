@@ -13,9 +13,7 @@ import argparse
 
 from fmagenre.cli.arguments import non_negative_int
 from fmagenre.infra.errors import UserError
-
-DEFAULT_SECONDS = 30.0  # FMA's clip length; the centre of a longer file is tagged
-MODEL_NAME = "musicnn MSD"
+from fmagenre.models.musicnn.tagging import DEFAULT_SECONDS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,27 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fmagenre.cli.predict import report
+    from fmagenre.models.musicnn.tagging import tagger
 
     if not 3 <= args.seconds <= 3600:
         raise UserError("--seconds must be between 3 (one musicnn patch) and 3600")
     # json: every tag's mean probability per file, beside the top k
     return report(args, lambda: tagger(args.seconds), noun="tag", all_key="tags")
-
-
-def tagger(seconds: float):
-    """A LoadedModel whose 'classes' are musicnn's 50 tags (no classifier: the network's own
-    sigmoid outputs, averaged over the clip's patches)."""
-    from fmagenre.audio.clip import DecodeSettings
-    from fmagenre.infra.params import AudioParams
-    from fmagenre.models.loading import InputRecipe, LoadedModel
-    from fmagenre.models.musicnn.network import saved_network
-    from fmagenre.models.musicnn.tags import MSD_TAGS
-
-    recipe = InputRecipe(
-        "tags",
-        DecodeSettings(AudioParams().sr, seconds, "center"),
-        min_seconds=3.0,
-        min_seconds_source="musicnn's input is 3-s patches",
-        network=str(saved_network()),
-    )
-    return LoadedModel(MODEL_NAME, list(MSD_TAGS), recipe, model=None)

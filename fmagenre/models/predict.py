@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from fmagenre.audio.advice import file_advice
 from fmagenre.audio.clip import DecodeItem, decode_clip
 from fmagenre.audio.decoding import from_int16, to_int16
-from fmagenre.infra.executors import open_executor
+from fmagenre.infra.executors import Executor, open_executor
 from fmagenre.infra.params import ComputeParams
 from fmagenre.infra.trackmap import RowSpec, TrackOutput, map_tracks
 from fmagenre.models.loading import InputRecipe, LoadedModel
@@ -128,6 +128,7 @@ class Prediction:
     error: str = ""
     note: str = ""
     genre: str = ""  # the model's decision; empty: the most probable genre
+    seconds: float = 0.0  # the audio the model heard (at most the clip length it was trained on)
 
     def top(self, k: int) -> list[tuple[str, float]]:
         """The model's decision first, then the other genres by probability."""
@@ -135,6 +136,23 @@ class Prediction:
             (self.probabilities or {}).items(), key=lambda item: (item[0] != self.genre, -item[1])
         )
         return ranked[:k]
+
+    def to_json(
+        self, model: str, k: int, *, noun: str = "genre", all_key: str | None = None
+    ) -> dict[str, Any]:
+        """The object ``predict --format json`` writes for this file (the server answers the
+        same): the top k ``noun``s, and every class's probability under ``all_key``."""
+        item: dict[str, Any] = {
+            "path": self.path,
+            "model": model,
+            "status": self.status,
+            "predictions": [{noun: g, "probability": round(v, 6)} for g, v in self.top(k)],
+            "error": self.error,
+            "note": self.note,
+        }
+        if all_key is not None:
+            item[all_key] = {c: round(v, 6) for c, v in (self.probabilities or {}).items()}
+        return item
 
 
 def usable(record: dict[str, Any]) -> bool:
@@ -149,19 +167,24 @@ def input_batches(
     workers: int = 0,
     progress: bool = True,
     desc: str = "predict",
+    executor: Executor | None = None,
 ) -> Iterator[tuple[list[Path], list[dict[str, Any]], np.ndarray]]:
     """Each batch of files with its records and input rows (zeros where a file failed).
 
     Files go to the workers a batch at a time (BATCH_CHUNKS chunks per worker) on one pool,
     so memory holds one batch of inputs, never the inputs of every file: 10,000 files of 30 s
-    need what 100 do. Batches come in file order.
+    need what 100 do. Batches come in file order. A given ``executor`` (a server's, kept
+    warm between requests) is used as it is and left open.
     """
     spec = row_spec(recipe)
-    compute = ComputeParams(workers=workers, chunk_size=CHUNK_FILES)
+    compute = ComputeParams(
+        workers=executor.workers if executor is not None else workers, chunk_size=CHUNK_FILES
+    )
     batch_size = BATCH_CHUNKS * CHUNK_FILES * compute.worker_count
     track_fn = functools.partial(prepare_input, recipe=recipe)
     bar = tqdm(total=len(files), unit="file", desc=desc, disable=not progress, smoothing=0.1)
-    executor = open_executor(compute)  # one pool for every batch
+    owned = executor is None
+    pool = open_executor(compute) if executor is None else executor  # one pool for every batch
     try:
         for start in range(0, len(files), batch_size):
             batch = files[start : start + batch_size]
@@ -178,11 +201,12 @@ def input_batches(
                 on_rows=keep,
                 row_spec=spec,
                 progress=False,
-                executor=executor,
+                executor=pool,
             )
             yield batch, records, rows
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if owned:
+            pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
 
 
@@ -193,6 +217,7 @@ def predict_stream(
     workers: int = 0,
     progress: bool = True,
     desc: str = "predict",
+    executor: Executor | None = None,
 ) -> Iterator[Prediction]:
     """Predict every file, yielding results in file order as each batch finishes."""
     # the model classifies a batch in a thread while the workers prepare the next one
@@ -200,7 +225,7 @@ def predict_stream(
     previous: tuple[list[Path], list[dict[str, Any]], cf.Future] | None = None
     try:
         for batch, records, rows in input_batches(
-            files, loaded.recipe, workers=workers, progress=progress, desc=desc
+            files, loaded.recipe, workers=workers, progress=progress, desc=desc, executor=executor
         ):
             if previous is not None:
                 yield from _predictions(*previous, loaded)
@@ -238,10 +263,13 @@ def _predictions(
                 dict(zip(loaded.classes, map(float, proba), strict=True)),
                 note=note,
                 genre=loaded.classes[int(label)],
+                seconds=float(record["seconds"]),
             )
         else:
             status = record.get("status", "error")
-            yield Prediction(shown, status, None, error=record.get("error") or status)
+            error = record.get("error") or status
+            seconds = float(record.get("seconds") or 0.0)
+            yield Prediction(shown, status, None, error=error, seconds=seconds)
 
 
 def display_path(path: Path | str) -> str:
