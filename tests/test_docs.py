@@ -127,4 +127,4 @@ def test_every_command_readme_shows_exists_and_parses():
         elif program == "dvc":
             dvc_parse_args(rest)  # SystemExit on an unknown command or flag
         else:
-            assert program in ("source", "git", "pip", "less", "cd"), f"unknown: {words}"
+            assert program in ("source", "git", "pip", "less", "cd", "curl"), f"unknown: {words}"
