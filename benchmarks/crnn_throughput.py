@@ -5,7 +5,7 @@ same process: from the store with the stage's streaming batches (what train_crnn
 and, as the reference, from one NumPy array already in memory (the fastest input Keras can
 get, but memory grows with the data). The ratio shows what streaming costs.
 
-    python benchmarks/crnn_throughput.py [--tracks 320] [--epochs 2]
+    python benchmarks/crnn_throughput.py [--tracks 320] [--epochs 2] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -24,6 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _crnn_data import make_store  # noqa: E402
+from _quick import parse_args  # noqa: E402
 
 from fmagenre.infra.params import available_cores, parse_params  # noqa: E402
 from fmagenre.infra.store import RowStore  # noqa: E402
@@ -37,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=320)
     parser.add_argument("--epochs", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_args(parser, tracks=40, epochs=1)
     device = configure_tensorflow(available_cores(), seed=0)
     import keras
 
@@ -102,6 +103,7 @@ def main() -> None:
                 "ratio_vs_reference": round(streamed_rate / memory_rate, 3),
                 "reference": "the same model fitted from an in-memory NumPy array",
                 "device": device,
+                "quick": args.quick,
             }
         )
     )
