@@ -5,7 +5,7 @@ spectrograms, the demo's shape) with the default model params, and prints each p
 peak resident memory. The batches stream rows from the store with plain file reads, so the
 two peaks must stay within 20% of each other.
 
-    python benchmarks/crnn_memory.py [--tracks 300]
+    python benchmarks/crnn_memory.py [--tracks 300] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -51,11 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=300)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _quick import parse_args
+
+    args = parse_args(parser, tracks=20)
     if args.child:
         child(args.child)
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _crnn_data import make_store
 
     runs = []
@@ -90,6 +92,7 @@ def main() -> None:
                 "ratio_vs_reference": round(ratio, 3),
                 "reference": f"peak RSS with {small['tracks']} tracks",
                 "within_20_percent": abs(ratio - 1) <= 0.2,
+                "quick": args.quick,
             }
         )
     )

@@ -5,7 +5,7 @@ hits both alike; the figure that matters is the ratio. Files: the real FMA clips
 ../shared/fixtures/fma_mp3 (when present) plus generated 30 s MP3s at FMA's other sample
 rates and channel counts.
 
-    python benchmarks/decode.py [--rounds 5]
+    python benchmarks/decode.py [--rounds 5] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -30,6 +30,9 @@ from fmagenre.pipeline.decode import DecodeItem, DecodeSettings, decode_track
 # the real FMA clips are found by the tests' helper (test infrastructure, not the package)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sample_clips import real_clips  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _quick import parse_args  # noqa: E402
 
 SR = 22050
 
@@ -60,7 +63,7 @@ def time_all(fn, paths: list[Path]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = parse_args(parser, rounds=1)
     warnings.filterwarnings("ignore")
     settings = DecodeSettings(SR, 30.0, "center")
 
@@ -99,6 +102,7 @@ def main() -> None:
         "reference_audio_seconds_per_second_per_core": round(audio_seconds / ref, 1),
         "files": len(paths),
         "rounds": args.rounds,
+        "quick": args.quick,
     }
     print(json.dumps(figures))
 

@@ -11,7 +11,7 @@
 2. Memory: the stage (run_embeddings, one process) on N and 4N tracks, each in a fresh
    process; their peak resident memory must stay within 20 % of each other.
 
-    python benchmarks/embeddings.py [--rounds 3] [--tracks 10]
+    python benchmarks/embeddings.py [--rounds 3] [--tracks 10] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -32,8 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from fmagenre.audio.decoded import read_decoded
 from fmagenre.infra.params import parse_params
 from fmagenre.pipeline.decode import run_decode
+from fmagenre.pipeline.manifest import run_manifest
 
 SECONDS = 30.0
 
@@ -47,14 +49,9 @@ def decoded_store(folder: Path, count: int) -> pd.DataFrame:
     tracks = pd.DataFrame(
         {"track_id": range(count), "path": [str(paths[i % len(paths)]) for i in range(count)]}
     )
-    run_decode(
-        tracks,
-        parse_params({"audio": {"duration": SECONDS}, "compute": {"workers": 1}}),
-        audio_out=folder / "audio",
-        manifest_out=folder / "manifest.parquet",
-        work_dir=folder / "w",
-        progress=False,
-    )
+    params = parse_params({"audio": {"duration": SECONDS}, "compute": {"workers": 1}})
+    run_decode(tracks, params, audio_out=folder / "audio", work_dir=folder / "w", progress=False)
+    run_manifest(read_decoded(folder / "audio"), params, manifest_out=folder / "manifest.parquet")
     return tracks.merge(pd.read_parquet(folder / "manifest.parquet"), on="track_id")
 
 
@@ -148,7 +145,10 @@ def main() -> None:
     )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("network", nargs="?", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _quick import parse_args
+
+    args = parse_args(parser, rounds=1, tracks=1)
     warnings.filterwarnings("ignore")
     if args.child:
         child(args.child, args.tracks, args.network)
@@ -189,6 +189,7 @@ def main() -> None:
                 "peak_rss_mb_4n": large["peak_rss_mb"],
                 "memory_ratio_4n_vs_n": round(memory_ratio, 3),
                 "tracks_n": small["tracks"],
+                "quick": args.quick,
             }
         )
     )

@@ -16,7 +16,7 @@ and how the stage scales from one worker process to two.
    in alternating rounds; the figure is the ratio of wall-clock throughputs (goal >= 1.7
    on 2 idle cores: a machine busy with other work gives less).
 
-    python benchmarks/features.py [--rounds 3] [--tracks 40]
+    python benchmarks/features.py [--rounds 3] [--tracks 40] [--clips 10] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -50,6 +50,9 @@ from fmagenre.pipeline.features import native_features_track
 # the real FMA clips are found by the tests' helper (test infrastructure, not the package)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sample_clips import real_clips  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _quick import parse_args  # noqa: E402
 
 SR = 22050
 SETTINGS = DecodeSettings(SR, 30.0, "center")  # the stage's excerpt: FMA's 30 s clips, whole
@@ -171,13 +174,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tracks", type=int, default=40, help="tracks for the scaling run")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--clips",
+        type=int,
+        default=10,
+        help="clips per core round (real ones first), parity on their real ones",
+    )
+    args = parse_args(parser, rounds=1, tracks=4, clips=2)
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        paths = make_clips(tmp, 10)
+        paths = make_clips(tmp, args.clips)
         rates = per_core(paths, args.rounds)
-        worst = parity(real_clips())
+        real = real_clips()[: args.clips]
+        worst = parity(real)
         items = [DecodeItem(i, str(paths[i % len(paths)])) for i in range(args.tracks)]
         one, two = pool_throughputs(items, tmp, args.rounds).values()
 
@@ -199,9 +209,7 @@ def main() -> None:
     print(
         f"  the stage per track at the native rate, MP3 decoding included: {rates['stage_native']:.2f}"
     )
-    print(
-        f"parity at the native rate on {len(real_clips())} real clips (largest relative difference):"
-    )
+    print(f"parity at the native rate on {len(real)} real clips (largest relative difference):")
     for group, value in worst.items():
         print(f"  {group:20s} {value:.1e}")
     print(f"scaling, {len(items)} tracks at the native rate through the stage's process pool:")
@@ -221,6 +229,7 @@ def main() -> None:
                 "pool_2_workers_tracks_per_s": round(two, 2),
                 "parity_max_relative": {group: float(f"{v:.2e}") for group, v in worst.items()},
                 "cores": available_cores(),
+                "quick": args.quick,
             }
         )
     )

@@ -33,7 +33,9 @@ large, a figure (--plot), and one JSON line.
 
 Run by hand, on an otherwise idle machine (it takes hours, and needs about 3 MB of disk per
 track of the largest size; each size's scratch project is deleted once measured unless
---keep). Not run by CI or `make bench`.
+--keep). Not run by `make bench`. CI runs `--quick`: the same code on 16 and 24 tracks of 4 s,
+the stages up to decode only (the synthetic faults would be too large a share of so few tracks
+for the manifest stage), the results in a temporary folder: a minute, not hours.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(PROJECT / "tests"))
 
+from _quick import parse_args  # noqa: E402
 from _scale_probe import become_subreaper, folder_bytes, measure  # noqa: E402
 from dvc_project import COPIED, STAGES, DvcProject  # noqa: E402
 
@@ -76,6 +79,7 @@ MAPPED = ("decode", "features", "spectrograms", "embeddings")
 NOT_REAL = ("synth",)
 MODEL_FITTING = ("train_rf", "train_svm", "train_gbdt", "train_crnn", "train_musicnn")
 SCALING_WORKERS = (1, 2)
+QUICK_LAST_STAGE = "decode"
 
 
 # --------------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ def measure_size(tracks: int, args: argparse.Namespace, out: Path, logs: Path) -
         project = DvcProject.copy_of_project(scratch / "project")
         project.set_params(**changes)
         project.commit_all(f"scale benchmark: {tracks} tracks")
-        order = list(STAGES)
+        order = STAGES[: STAGES.index(QUICK_LAST_STAGE) + 1] if args.quick else list(STAGES)
         result["order"] = order
         for stage in order:
             print(f"[{tracks} tracks] {stage} ...", flush=True)
@@ -610,7 +614,7 @@ def main() -> None:
         "--results",
         type=Path,
         default=DEFAULT_RESULTS,
-        help="folder of the per-size JSON files (default: %(default)s)",
+        help="folder of the per-size JSON files (default: %(default)s; --quick: a temporary one)",
     )
     parser.add_argument(
         "--scratch",
@@ -639,8 +643,13 @@ def main() -> None:
         help="measure these stages again, with the code as it is now, in the projects a --keep run left",
     )
     parser.add_argument("--plot", type=Path, help="write the curves to this PNG")
-    args = parser.parse_args()
+    args = parse_args(parser, tracks=[16, 24], clip_seconds=4.0, scaling_at=0, results=None)
+    with tempfile.TemporaryDirectory(prefix="fmagenre-scale-quick-") as quick_results:
+        args.results = args.results or Path(quick_results)
+        run(args)
 
+
+def run(args: argparse.Namespace) -> None:
     sizes = sorted(set(args.tracks))
     for tracks in sizes:
         scale_params(tracks, args.clip_seconds)  # stops on a bad size before any work
@@ -661,7 +670,7 @@ def main() -> None:
     print_analysis(analysis)
     if args.plot and len(results) >= 2:
         plot(results, args.plot)
-    print(json.dumps(analysis))
+    print(json.dumps({"benchmark": "scale", **analysis, "quick": args.quick}))
 
 
 if __name__ == "__main__":

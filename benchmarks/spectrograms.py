@@ -5,7 +5,7 @@ mel filterbank built once per process. The plain way, as a notebook would do it,
 librosa.load then librosa.feature.melspectrogram and power_to_db per file. Both run on
 the same files in the same process, alternating rounds; the figure is the ratio.
 
-    python benchmarks/spectrograms.py [--rounds 3]
+    python benchmarks/spectrograms.py [--rounds 3] [--quick]
 
 Ends with one JSON line of the figures.
 """
@@ -37,6 +37,9 @@ from fmagenre.pipeline.spectrograms import spectrogram_track
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sample_clips import real_clips  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _quick import parse_args  # noqa: E402
+
 
 def clips(folder: Path) -> list[Path]:
     paths = real_clips()
@@ -59,7 +62,7 @@ def clips(folder: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = parse_args(parser, rounds=1)
     warnings.filterwarnings("ignore")
     params = parse_params({"compute": {"workers": 1}})
     settings = LogMelSettings.from_params(params, params.audio.sr)
@@ -117,6 +120,7 @@ def main() -> None:
                 "reference_tracks_per_second_per_core": round(plain_rate, 2),
                 "bytes_per_track": row_bytes,
                 "fma_small_gigabytes": round(row_bytes * 8000 / 1e9, 2),
+                "quick": args.quick,
             }
         )
     )

@@ -11,7 +11,7 @@ from fmagenre.infra.store import RowStore
 
 pytest.importorskip("keras")
 
-from fmagenre.models.crnn.batches import CropBatches  # noqa: E402
+from fmagenre.models.crnn.batches import CropBatches, prepared_ahead, stream  # noqa: E402
 from fmagenre.models.crnn.crops import crop_starts, mel_statistics, predict_clips  # noqa: E402
 from fmagenre.models.crnn.model import build_crnn  # noqa: E402
 from fmagenre.models.crnn.train import assemble, configure_tensorflow, fit_crnn  # noqa: E402
@@ -81,40 +81,69 @@ def test_both_designs_build_and_output_probabilities(variant):
     assert model.get_layer("bigru") is not None and model.name == f"crnn_{variant}"
 
 
-def test_batches_are_reproducible_and_reshuffled_each_epoch(spectrograms):
-    store, _, rows = spectrograms
-
-    def batches():
-        return CropBatches(
-            store,
-            np.arange(20),
-            np.arange(20) % CLASSES,
-            CLASSES,
-            batch_size=8,
-            crop_frames=32,
-            random_crops=True,
-            seed=3,
-        )
-
-    first, again = batches(), batches()
-    x1, y1 = first[0]
-    x2, y2 = again[0]
-    assert np.array_equal(x1, x2) and np.array_equal(y1, y2) and x1.shape == (8, 32, MELS)
-    first.on_epoch_end()
-    assert not np.array_equal(first[0][0], x1)  # a new order and new crops next epoch
-    fixed = CropBatches(
+def crop_batches(store, random_crops: bool = True) -> CropBatches:
+    """Crops of 20 rows in batches of 8, seeded: random (training) or centred (validation)."""
+    return CropBatches(
         store,
         np.arange(20),
         np.arange(20) % CLASSES,
         CLASSES,
         batch_size=8,
         crop_frames=32,
-        random_crops=False,
+        random_crops=random_crops,
         seed=3,
     )
+
+
+def test_batches_are_reproducible_and_reshuffled_each_epoch(spectrograms):
+    store, _, rows = spectrograms
+    first, again = crop_batches(store), crop_batches(store)
+    x1, y1 = first[0]
+    x2, y2 = again[0]
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2) and x1.shape == (8, 32, MELS)
+    first.on_epoch_end()
+    assert not np.array_equal(first[0][0], x1)  # a new order and new crops next epoch
+    fixed = crop_batches(store, random_crops=False)
     np.testing.assert_array_equal(
         fixed[0][0][1], rows[1, 24:56].astype(np.float32)
     )  # centre crop, in order
+
+
+def test_the_stream_is_every_epoch_of_the_batches_in_order(spectrograms):
+    """What Keras trains on (the endless tf.data stream, prepared on a thread) is exactly
+    epoch 0's batches, then epoch 1's: reading ahead changes neither order nor crops."""
+    store, _, _ = spectrograms
+    expected = crop_batches(store)
+    wanted = []
+    for _ in range(2):
+        wanted += [expected[i] for i in range(len(expected))]
+        expected.on_epoch_end()
+    streamed = list(stream(crop_batches(store)).take(len(wanted)).as_numpy_iterator())
+    assert len(streamed) == 6 and streamed[2][0].shape == (4, 32, MELS)  # 20 rows: 8 + 8 + 4
+    for (x, y), (want_x, want_y) in zip(streamed, wanted, strict=True):
+        np.testing.assert_array_equal(x, want_x)
+        np.testing.assert_array_equal(y, want_y)
+    assert not np.array_equal(streamed[0][0], streamed[3][0])  # epoch 1 is not epoch 0 again
+
+
+def test_prepared_ahead_keeps_order_raises_errors_and_stops_its_thread():
+    import threading
+
+    def numbers(fail_at=None):
+        for n in range(100):
+            if n == fail_at:
+                raise OSError("the disk went away")
+            yield n
+
+    assert list(prepared_ahead(numbers(), ahead=3)) == list(range(100))
+    with pytest.raises(OSError, match="the disk went away"):
+        list(prepared_ahead(numbers(fail_at=7), ahead=3))
+    before = set(threading.enumerate())
+    early = prepared_ahead(numbers(), ahead=2)
+    assert [next(early) for _ in range(3)] == [0, 1, 2]
+    (worker,) = (t for t in threading.enumerate() if t not in before and t.name == "crnn-batches")
+    early.close()  # a consumer that stops early (a fit that ends) ends the thread too
+    assert not worker.is_alive()
 
 
 def test_mel_statistics_match_numpy(spectrograms):

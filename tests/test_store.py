@@ -47,20 +47,41 @@ def test_read_only_and_shape_checks(tmp_path):
         RowStore.open(tmp_path)
 
 
-def test_read_copy_reads_rows_without_memory_maps(tmp_path):
+def five_rows(tmp_path) -> tuple[np.ndarray, RowStore]:
+    """A store of five 6 x 2 rows over three shards, written and opened for reading."""
     data = np.arange(5 * 6 * 2, dtype=np.float16).reshape(5, 6, 2)
     store = RowStore.create(
         tmp_path / "s", rows=5, row_shape=(6, 2), dtype="float16", rows_per_shard=2
     )
     store.write(0, data)
     store.close()
-    reader = RowStore.open(tmp_path / "s")
+    return data, RowStore.open(tmp_path / "s")
+
+
+def test_read_copy_reads_rows_without_memory_maps(tmp_path):
+    data, reader = five_rows(tmp_path)
     buffer = np.empty((6, 2), dtype=np.float16)
     for row in (4, 0, 3):
         assert reader.read_copy(row, out=buffer) is buffer
         np.testing.assert_array_equal(buffer, data[row])
     np.testing.assert_array_equal(reader.read_copy(1), data[1])
     assert not reader._shards  # no shard was memory-mapped
+    reader.close()
+
+
+def test_read_part_reads_a_range_of_a_row_into_its_own_bytes(tmp_path):
+    data, reader = five_rows(tmp_path)
+    for row, start, stop in ((3, 1, 4), (4, 0, 6), (0, 5, 6), (2, 2, 2)):
+        np.testing.assert_array_equal(reader.read_part(row, start, stop), data[row, start:stop])
+    batch = np.zeros((2, 3, 2), dtype=np.float16)
+    assert reader.read_part(1, 2, 5, out=batch[1]) is not None
+    np.testing.assert_array_equal(batch[1], data[1, 2:5])
+    assert not batch[0].any()  # only its own slot of the batch was written
+    with pytest.raises(IndexError):
+        reader.read_part(1, 4, 7)
+    with pytest.raises(ValueError):
+        reader.read_part(1, 0, 3, out=np.empty((2, 2), dtype=np.float16))
+    assert not reader._shards
     reader.close()
 
 

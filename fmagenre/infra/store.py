@@ -156,16 +156,35 @@ class RowStore:
         grows with the store. Reading copies into ``out`` keeps memory flat; the OS page
         cache still serves repeated reads.
         """
+        return self.read_part(row, 0, self.layout.row_shape[0], out)
+
+    def read_part(
+        self, row: int, start: int, stop: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``row[start:stop]`` (along the row's first axis) read as read_copy reads a row.
+
+        A row is stored contiguously, so a part of it is one file read: a training crop
+        costs its own bytes, not the whole clip's.
+        """
         shard, offset = self._locate(row)
+        if not 0 <= start <= stop <= self.layout.row_shape[0]:
+            raise IndexError(
+                f"part {start}:{stop} out of range for rows of {self.layout.row_shape}"
+            )
         if shard not in self._files:
             self._files[shard] = self._open_shard(shard, os.O_RDONLY)
         fd, data_offset = self._files[shard]
+        shape = (stop - start, *self.layout.row_shape[1:])
         if out is None:
-            out = np.empty(self.layout.row_shape, dtype=self.dtype)
+            out = np.empty(shape, dtype=self.dtype)
+        elif out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a contiguous {self.dtype} array of shape {shape}")
+        size = out.nbytes
         buffer = memoryview(out.reshape(-1).view(np.uint8))
-        position = data_offset + offset * self.layout.row_bytes
+        step = out.nbytes // max(1, stop - start)  # bytes per index of the first axis
+        position = data_offset + offset * self.layout.row_bytes + start * step
         done = 0
-        while done < self.layout.row_bytes:
+        while done < size:
             count = os.preadv(fd, [buffer[done:]], position + done)
             if count == 0:
                 raise OSError(f"{self.path / shard_name(shard)} ends before row {row}")

@@ -99,7 +99,7 @@ def fit_crnn(store_path: Path, data: CrnnData, params: Params, *, verbose: int =
     """Build and train the CRNN on the training split, stopping on the validation split."""
     from fmagenre.infra.native_stderr import import_keras
     from fmagenre.infra.store import RowStore
-    from fmagenre.models.crnn.batches import CropBatches
+    from fmagenre.models.crnn.batches import CropBatches, stream
     from fmagenre.models.crnn.crops import mel_statistics
     from fmagenre.models.crnn.model import build_crnn
 
@@ -137,8 +137,11 @@ def fit_crnn(store_path: Path, data: CrnnData, params: Params, *, verbose: int =
     ]
     began = time.perf_counter()
     history = model.fit(
-        train_batches,
-        validation_data=val_batches,
+        stream(train_batches),
+        steps_per_epoch=len(train_batches),
+        validation_data=stream(val_batches),
+        validation_steps=len(val_batches),
+        shuffle=False,  # the batches are shuffled, reproducibly, by CropBatches
         epochs=m.epochs,
         callbacks=callbacks,
         verbose=verbose,
