@@ -49,13 +49,11 @@ bench: $(STAMP)
 	  case $$script in benchmarks/scale.py) continue;; esac; \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-# `dvc exp show` narrowed to what a learning-rate grid is judged by: model.lr beside every
-# model's validation macro-F1, then beside their test macro-F1 (compare's metrics, keys
-# <model>.val and <model>.test). Two tables of about 95 columns, since all ten figures in
-# one are over 150 (docs/experiments.md); tests/test_dvc_e2e.py runs these lines.
+# every experiment's validation and test macro-F1, a column per model, beside model.lr:
+# `dvc exp show` read as CSV and laid out in about 80 columns (fmagenre/cli/experiments.py;
+# docs/experiments.md). Other params: .venv/bin/python -m fmagenre experiments --param svm.C
 exps: $(STAMP)
-	$(BIN)/dvc exp show --no-pager --drop '.*' --keep 'Experiment|model\.lr$$|[a-z]+\.val$$'
-	$(BIN)/dvc exp show --no-pager --drop '.*' --keep 'Experiment|model\.lr$$|[a-z]+\.test$$'
+	$(BIN)/python -m fmagenre experiments
 
 lint: $(STAMP)
 	$(BIN)/ruff check fmagenre stages tests benchmarks vendor

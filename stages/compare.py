@@ -10,7 +10,7 @@ def body(params: Params) -> None:
     compare(
         paths.MODEL_DETAILS,
         models_dir=paths.MODELS,
-        compare_json=paths.METRICS / "compare.json",
+        metrics_dir=paths.METRICS,
         leaderboard_md=paths.REPORTS / "leaderboard.md",
         leaderboard_json=paths.REPORTS / "leaderboard.json",
         per_genre_csv=paths.METRICS / "compare" / "per_genre.csv",

@@ -58,7 +58,7 @@ def run(tmp_path):
     return compare(
         tmp_path / "reports" / "models",
         models_dir=tmp_path / "models",
-        compare_json=tmp_path / "metrics" / "compare.json",
+        metrics_dir=tmp_path / "metrics",
         leaderboard_md=tmp_path / "reports" / "leaderboard.md",
         leaderboard_json=tmp_path / "reports" / "leaderboard.json",
         per_genre_csv=tmp_path / "metrics" / "compare" / "per_genre.csv",
@@ -85,12 +85,15 @@ def test_best_is_chosen_on_validation_not_test(tmp_path):
     # the metrics: the best model and every model's macro-F1 by split, in the models' own
     # order (not by rank: a column of `dvc exp show` keeps its place); the ranked
     # leaderboard is a report
-    figures = json.loads((tmp_path / "metrics" / "compare.json").read_text())
-    assert list(figures) == ["best", "rf", "svm", "gbdt"] and figures["best"] == "rf"
+    metrics = tmp_path / "metrics"
+    assert json.loads((metrics / "compare.json").read_text()) == {"best": "rf"}
+    val = json.loads((metrics / "val.json").read_text())
+    test = json.loads((metrics / "test.json").read_text())
+    assert list(val) == list(test) == ["rf", "svm", "gbdt"]
     for name, row in summary["models"].items():
-        assert figures[name] == {"val": row["validation_macro_f1"], "test": row["test_macro_f1"]}
-    assert figures["rf"]["val"] > figures["gbdt"]["val"] > figures["svm"]["val"]
-    assert figures["svm"]["test"] > figures["rf"]["test"]
+        assert (val[name], test[name]) == (row["validation_macro_f1"], row["test_macro_f1"])
+    assert val["rf"] > val["gbdt"] > val["svm"]
+    assert test["svm"] > test["rf"]
     assert json.loads((tmp_path / "reports" / "leaderboard.json").read_text()) == summary
     # the artifact: a copy of the best model's folder
     assert (tmp_path / "models" / "best" / "classes.json").read_text() == json.dumps(CLASSES)

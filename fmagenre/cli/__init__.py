@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tag audio files with the pretrained musicnn network (no training)",
     ),
     "serve": ("fmagenre.cli.serve", "a local page and JSON API to classify and tag your files"),
+    "experiments": (
+        "fmagenre.cli.experiments",
+        "every experiment's macro-F1 by model and split, beside its params (dvc exp show)",
+    ),
     "warmup": ("fmagenre.cli.warmup", "compile librosa's numba code once (after installing)"),
 }
 

@@ -5,11 +5,12 @@ fmagenre.models.names, then by name), never the best on test: test numbers are r
 choose, or they would stop being an honest estimate.
 
 Models are the details files found in ``reports/models/`` (evaluation.write_model_outputs),
-whatever their number: a new model needs no change here. Its DVC metrics
-(``metrics/compare.json``) are the figures experiments are compared by: the best model's
-name and every model's validation and test macro-F1 under short keys (``rf.val``,
-``crnn.test``: DVC shows a key no other metrics file has by its name alone, so one model is
-two columns of ``dvc exp show`` a few characters wide). The ranked leaderboard with accuracy,
+whatever their number: a new model needs no change here. Its DVC metrics are the figures
+experiments are compared by: every model's macro-F1 in one file per split
+(``metrics/val.json``, ``metrics/test.json``, keyed by model) and the best model's name
+(``metrics/compare.json``). One file per split keeps ``dvc metrics show`` a row per split and
+a column per model; ``dvc exp show`` then names a column by file and key
+(``metrics/val.json:crnn``), which ``fmagenre experiments`` shortens. The ranked leaderboard with accuracy,
 log loss, timings and sizes is a report (``reports/leaderboard.md`` and ``.json``);
 ``metrics/compare/per_genre.csv`` feeds the plot that overlays every model's per-genre F1.
 """
@@ -28,6 +29,9 @@ import pandas as pd
 from fmagenre.infra.atomic import atomic_path, write_json, write_text
 from fmagenre.infra.figures import pyplot
 from fmagenre.models.names import MODEL_NAMES, title
+
+COMPARE_METRICS = "compare.json"  # the best model
+SPLIT_METRICS = {"validation": "val.json", "test": "test.json"}  # macro-F1 by model
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +75,16 @@ def leaderboard(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def compared_figures(rows: list[dict[str, Any]], best: str) -> dict[str, Any]:
-    """compare's DVC metrics: the best model, and each model's macro-F1 by split (models in
-    model_order, not by rank, so that a column stays in its place across experiments)."""
+def compared_figures(rows: list[dict[str, Any]], best: str) -> dict[str, dict[str, Any]]:
+    """compare's DVC metrics files by name: the best model, then each split's macro-F1 by
+    model (models in model_order, not by rank, so that a column stays in its place across
+    experiments)."""
     ordered = sorted(rows, key=lambda row: model_order(row["model"]))
     return {
-        "best": best,
+        COMPARE_METRICS: {"best": best},
         **{
-            row["model"]: {"val": row["validation_macro_f1"], "test": row["test_macro_f1"]}
-            for row in ordered
+            name: {row["model"]: row[f"{split}_macro_f1"] for row in ordered}
+            for split, name in SPLIT_METRICS.items()
         },
     }
 
@@ -144,7 +149,7 @@ def compare(
     details_dir: Path,
     *,
     models_dir: Path,
-    compare_json: Path,
+    metrics_dir: Path,
     leaderboard_md: Path,
     leaderboard_json: Path,
     per_genre_csv: Path,
@@ -179,7 +184,8 @@ def compare(
             for rank, row in enumerate(rows, start=1)
         },
     }
-    write_json(compare_json, compared_figures(rows, best))
+    for name, figures in compared_figures(rows, best).items():
+        write_json(metrics_dir / name, figures)
     write_json(leaderboard_json, summary)
     write_text(leaderboard_md, leaderboard_markdown(rows, best))
     with atomic_path(per_genre_csv) as tmp:
