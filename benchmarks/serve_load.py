@@ -33,6 +33,9 @@ import requests  # noqa: E402
 import sample_clips  # noqa: E402
 from serve_server import running_server, tiny_run  # noqa: E402
 
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+from _quick import parse_args  # noqa: E402
+
 REFERENCE_REQUESTS = 3
 
 
@@ -92,10 +95,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--run", type=Path, help="a checkout whose models/ and reports/ to serve")
-    parser.add_argument("--quick", action="store_true", help="20 requests from 4 clients")
-    args = parser.parse_args()
-    if args.quick:
-        args.requests, args.clients = 20, 4
+    args = parse_args(parser, requests=20, clients=4)
     clips = sample_clips.real_clips()
     if not clips:
         print(f"no real clips in {sample_clips.real_clips_folder()}", file=sys.stderr)
@@ -128,6 +128,7 @@ def main() -> int:
     reference = statistics.median(alone)
     figures = {
         "benchmark": "serve_load",
+        "quick": args.quick,
         "requests": args.requests,
         "clients": args.clients,
         "failures": len(problems),
