@@ -95,6 +95,11 @@ def test_best_is_chosen_on_validation_not_test(tmp_path):
     assert val["rf"] > val["gbdt"] > val["svm"]
     assert test["svm"] > test["rf"]
     assert json.loads((tmp_path / "reports" / "leaderboard.json").read_text()) == summary
+    # beside each test accuracy, its bootstrap interval over the test tracks
+    for row in summary["models"].values():
+        low, high = row["test_accuracy_interval"]
+        assert low <= row["test_accuracy"] <= high
+        assert f"{row['test_accuracy']:.3f} ({low:.2f}–{high:.2f})" in table
     # the artifact: a copy of the best model's folder
     assert (tmp_path / "models" / "best" / "classes.json").read_text() == json.dumps(CLASSES)
 
