@@ -167,7 +167,36 @@ def test_candidates_are_every_combination_and_the_first_wins_ties_in_a_stated_or
     assert [(c["classifier"], c["C"]) for c in musicnn] == [
         ("logistic", 0.1), ("logistic", 1.0), ("svm", 0.1), ("svm", 1.0)
     ]  # fmt: skip
-    assert all(c["max_iter"] == 2000 for c in musicnn)
+    assert [c.get("max_iter") for c in musicnn] == [2000, 2000, None, None]
+    # a classifier varies only its own keys: the mlp never repeats itself over C
+    heads = candidates(
+        "musicnn",
+        parse_params(
+            {"musicnn": {"classifier": ["mlp"], "C": [0.1, 1.0], "hidden_layers": [1, 2]}}
+        ),
+    )
+    assert [(c["hidden_layers"], "C" in c) for c in heads] == [(1, False), (2, False)] * 2
+
+
+def test_the_mlp_head_is_saved_whole_and_deterministic_under_its_seed(tmp_path):
+    """Two trainings with one seed give the same probabilities; the saved pipeline predicts
+    what the trainer reported; another seed gives another network."""
+    features, tracks = fabricate(per_genre=40, features=24, seed=6, separation=0.5)
+    head = {"musicnn": {"classifier": "mlp", "hidden_layers": 2, "alpha": 0.001}}
+    first = train("musicnn", features, tracks, tmp_path / "a", **head)
+    again = train("musicnn", features, tracks, tmp_path / "b", **head)
+    other = train("musicnn", features, tracks, tmp_path / "c", **head, train={"seed": 7})
+    assert first["details"]["chosen"]["classifier"] == "mlp"
+    assert first["test"] == again["test"] and first["validation"] == again["validation"]
+    test = feature_splits(features, tracks).X["test"]
+    models = [
+        read_consistently(tmp_path / run / "models" / "musicnn", "train", load_pipeline)
+        for run in ("a", "b", "c")
+    ]
+    probabilities = [predict_proba(model, test, len(GENRES)) for model in models]
+    np.testing.assert_array_equal(probabilities[0], probabilities[1])
+    assert not np.allclose(probabilities[0], probabilities[2])
+    assert first["test"]["accuracy"] > 0.5  # it learnt: chance is 1/8
 
 
 def test_the_svm_reports_its_svcs_own_decision(tmp_path):

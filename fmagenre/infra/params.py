@@ -205,10 +205,17 @@ class MusicnnParams(Section):
     """The fifth model: a light classifier on the pretrained musicnn embeddings (train_musicnn);
     every combination is a candidate, chosen on validation."""
 
-    classifier: OneOrMany[Literal["logistic", "svm"]] = ("logistic", "svm")
+    classifier: OneOrMany[Literal["logistic", "svm", "mlp"]] = ("logistic", "svm", "mlp")
     C: OneOrMany[Positive] = (0.1, 1.0, 10.0)
+    """logistic and svm: inverse regularisation strength"""
+    hidden_units: OneOrMany[Annotated[int, Field(ge=1, le=8192)]] = (256,)
+    """mlp: units of each hidden layer"""
+    hidden_layers: OneOrMany[Annotated[int, Field(ge=1, le=2)]] = (1, 2)
+    """mlp: hidden layers"""
+    alpha: OneOrMany[Positive] = (0.001, 0.1)
+    """mlp: L2 penalty"""
     max_iter: int = Field(2000, ge=10, le=100_000)
-    """logistic regression's solver iterations, at most"""
+    """logistic regression's solver iterations, or the mlp's epochs, at most"""
 
 
 class ModelParams(Section):

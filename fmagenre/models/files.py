@@ -45,6 +45,7 @@ TRUSTED_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.feature_selection._mutual_info.mutual_info_classif",
     "functools.partial",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # the mlp head's solver state
     "fmagenre.models.reduction.RedundancyFilter",
     "fmagenre.models.classic.PlattSVC",
 ]
