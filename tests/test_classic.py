@@ -185,7 +185,7 @@ def test_the_mlp_head_is_saved_whole_and_deterministic_under_its_seed(tmp_path):
     head = {"musicnn": {"classifier": "mlp", "hidden_layers": 2, "alpha": 0.001}}
     first = train("musicnn", features, tracks, tmp_path / "a", **head)
     again = train("musicnn", features, tracks, tmp_path / "b", **head)
-    other = train("musicnn", features, tracks, tmp_path / "c", **head, train={"seed": 7})
+    train("musicnn", features, tracks, tmp_path / "c", **head, train={"seed": 7})
     assert first["details"]["chosen"]["classifier"] == "mlp"
     assert first["test"] == again["test"] and first["validation"] == again["validation"]
     test = feature_splits(features, tracks).X["test"]

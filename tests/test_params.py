@@ -117,7 +117,7 @@ def test_missing_keys_take_defaults():
         ({"compute": 3}, "compute must be a mapping of keys"),
         (
             {"musicnn": {"classifier": ["logistic", "knn"]}},
-            "musicnn.classifier = ['logistic', 'knn'] is not allowed (allowed: one of 'logistic', 'svm', or a non-empty list of them)",
+            "musicnn.classifier = ['logistic', 'knn'] is not allowed (allowed: one of 'logistic', 'svm', 'mlp', or a non-empty list of them)",
         ),
         ({"musicnn": {"C": [1.0, 0]}}, "musicnn.C = [1.0, 0] is not allowed"),
     ],
