@@ -136,6 +136,15 @@ def test_every_model_beats_chance_and_writes_the_schema(name, data, tmp_path):
     np.testing.assert_allclose(predictions.filter(like="p_").to_numpy(), reloaded, atol=1e-6)
     labels = predict_labels(model, test.X["test"])
     assert [classes[i] for i in labels] == predictions["predicted"].tolist()
+    # the probability table the ensemble learns from: validation rows held out, then test rows,
+    # each the saved model's own probabilities, unrounded
+    table = pd.read_parquet(tmp_path / "reports" / "models" / f"{name}.probabilities.parquet")
+    for role, split in (("heldout", "validation"), ("test", "test")):
+        rows = table[table["role"] == role]
+        assert rows["track_id"].tolist() == test.track_ids(split).tolist()
+        np.testing.assert_array_equal(
+            rows.filter(like="p_").to_numpy(), predict_proba(model, test.X[split], len(classes))
+        )
     used = json.loads((tmp_path / "models" / name / "params.json").read_text())
     assert used["chosen"] == report["details"]["chosen"] and len(used["search"]) == len(
         candidates(name, parse_params(FAST))

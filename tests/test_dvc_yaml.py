@@ -134,4 +134,8 @@ def test_the_feature_model_stages_share_one_list_of_deps_and_params():
     for name, stage in zip(("rf", "svm", "gbdt"), stages, strict=True):
         assert stage["cmd"] == f"python -m stages.train_classic {name}"
         assert stage["params"][0] == name and stage["params"][1] == stages[0]["params"][1]
-        assert stage["outs"] == [f"models/{name}", f"reports/models/{name}.json"]
+        assert stage["outs"] == [
+            f"models/{name}",
+            f"reports/models/{name}.json",
+            f"reports/models/{name}.probabilities.parquet",
+        ]

@@ -12,6 +12,10 @@ layout is ``model_outputs``):
   compare writes every model's validation and test macro-F1 in one file of short keys.
 - ``metrics/<name>/predictions.csv``: the test predictions (a DVC confusion plot).
 - ``metrics/<name>/curves.csv`` (models trained by epochs): the training curves.
+- ``reports/models/<name>.probabilities.parquet``: the model's class probabilities on the
+  tracks it was chosen on, each predicted by a model that never trained on it (``heldout``
+  rows: the validation split, or out-of-fold rows under cross-validation), and on the test
+  split (``test`` rows); the ensemble is fitted on the first and applied to the second.
 
 Labels default to the most probable class; a model whose decision is not that (the SVM
 decides with its SVC, its probabilities are calibrated afterwards) passes them, and
@@ -30,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from fmagenre.infra.atomic import atomic_path, write_json
+from fmagenre.infra.atomic import atomic_path, write_json, write_parquet
 
 DIGITS = 4  # 1e-4 is one track in 10,000: finer digits would only show floating-point noise
 
@@ -42,6 +46,7 @@ class ModelOutputs:
     predictions: Path
     curves: Path  # training curves by epoch (models trained by epochs)
     details: Path
+    probabilities: Path  # held-out and test probabilities (probability_table)
 
 
 def model_outputs(metrics_dir: Path, name: str, details_dir: Path | None = None) -> ModelOutputs:
@@ -57,7 +62,30 @@ def model_outputs(metrics_dir: Path, name: str, details_dir: Path | None = None)
         predictions=folder / "predictions.csv",
         curves=folder / "curves.csv",
         details=details / f"{name}.json",
+        probabilities=details / f"{name}.{PROBABILITIES_SUFFIX}",
     )
+
+
+PROBABILITIES_SUFFIX = "probabilities.parquet"
+HELDOUT, TEST = "heldout", "test"  # the roles of a probability table's rows
+
+
+def probability_table(
+    heldout: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], classes: list[str]
+) -> pd.DataFrame:
+    """track_id, role (heldout or test) and each genre's probability (float64, unrounded:
+    the ensemble's test predictions must be what predict computes), from (track_ids,
+    probabilities) of the held-out and the test tracks."""
+    parts = []
+    for role, (track_ids, proba) in ((HELDOUT, heldout), (TEST, test)):
+        part = pd.DataFrame(
+            np.asarray(proba, dtype=np.float64).reshape(len(track_ids), len(classes)),
+            columns=[f"p_{genre}" for genre in classes],
+        )
+        part.insert(0, "role", role)
+        part.insert(0, "track_id", np.asarray(track_ids, dtype=np.int64))
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float:
@@ -213,11 +241,14 @@ def write_model_outputs(
     report: dict[str, Any],
     predictions: pd.DataFrame,
     details_dir: Path | None = None,
+    probabilities: pd.DataFrame | None = None,
 ) -> None:
-    """A model's test predictions and details, each written atomically."""
+    """A model's test predictions, details and probability table, each written atomically."""
     outputs = model_outputs(metrics_dir, name, details_dir)
     with atomic_path(outputs.predictions) as tmp:
         predictions.to_csv(tmp, index=False)
+    if probabilities is not None:
+        write_parquet(outputs.probabilities, probabilities)
     write_json(outputs.details, report)
 
 

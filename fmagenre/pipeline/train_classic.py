@@ -22,7 +22,12 @@ from fmagenre.fma.dataset import feature_splits, require_trainable
 from fmagenre.infra.atomic import atomic_path, write_json
 from fmagenre.infra.params import Params
 from fmagenre.models.classic import EMBEDDING_MODELS, predict_labels, predict_proba, search
-from fmagenre.models.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.models.evaluation import (
+    model_report,
+    predictions_table,
+    probability_table,
+    write_model_outputs,
+)
 from fmagenre.models.files import model_bytes, save_pipeline
 from fmagenre.models.reduction import kept_features
 
@@ -119,6 +124,9 @@ def train_and_evaluate(
             data.track_ids("test"), data.y("test"), test, data.classes, predicted=test_labels
         ),
         details_dir,
+        probability_table(
+            (data.track_ids("validation"), validation), (data.track_ids("test"), test), data.classes
+        ),
     )
     log.info(
         "%s: validation macro-F1 %.3f, test accuracy %.3f, macro-F1 %.3f (%d candidates, %.1f s)",

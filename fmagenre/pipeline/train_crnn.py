@@ -22,6 +22,7 @@ from fmagenre.infra.store import RowStore
 from fmagenre.models.evaluation import (
     model_report,
     predictions_table,
+    probability_table,
     write_model_outputs,
     write_training_curves,
 )
@@ -133,6 +134,11 @@ def train_crnn(
             data.classes,
         ),
         details_dir,
+        probability_table(
+            (data.splits["validation"].track_ids, validation),
+            (data.splits["test"].track_ids, test),
+            data.classes,
+        ),
     )
     write_training_curves(metrics_dir, "crnn", trained.history)
     log.info(
