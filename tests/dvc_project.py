@@ -145,6 +145,7 @@ STAGES = [
     "train_gbdt",
     "train_crnn",
     "train_musicnn",
+    "train_ensemble",
     "compare",
     "analyze",
 ]

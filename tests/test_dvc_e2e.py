@@ -194,7 +194,7 @@ def test_an_experiment_with_a_bad_learning_rate_fails_with_one_line_and_loses_no
 def test_a_temp_experiment_reruns_only_the_crnn_and_compare(project):
     params = (project.root / "params.yaml").read_text()
     result = project.dvc("exp", "run", "--temp", "-S", "model.lr=0.005")
-    assert ran_stages(result.stdout + result.stderr) == ["train_crnn", "compare"]
+    assert ran_stages(result.stdout + result.stderr) == ["train_crnn", "train_ensemble", "compare"]
     assert (project.root / "params.yaml").read_text() == params  # the workspace is untouched
     project.dvc("exp", "remove", "--all-commits")
 
@@ -213,7 +213,7 @@ def test_a_queued_learning_rate_grid_reruns_only_the_crnn_and_compare(project):
     assert status.count("Success") == 2, status
     for name in names:
         log = project.dvc("queue", "logs", name).stdout
-        assert ran_stages(log) == ["train_crnn", "compare"], log[-3000:]
+        assert ran_stages(log) == ["train_crnn", "train_ensemble", "compare"], log[-3000:]
     table = json.loads(project.dvc("exp", "show", "--json").stdout)
     rates = sorted(
         rev["data"]["params"]["params.yaml"]["data"]["model"]["lr"]

@@ -31,6 +31,7 @@ AFTER_COLLECTION = [
     "train_gbdt",
     "train_crnn",
     "train_musicnn",
+    "train_ensemble",
     "compare",
     "analyze",
 ]

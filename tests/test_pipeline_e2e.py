@@ -48,7 +48,7 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
     assert embeddings.shape[1] == 1 + 450 and ((tags >= 0) & (tags <= 1)).all()
     assert (root / "models" / "pretrained" / "LICENSE.md").exists()
     assert (root / "models" / "musicnn" / "musicnn.keras").exists()
-    for model in ("rf", "svm", "gbdt", "crnn", "musicnn"):
+    for model in ("rf", "svm", "gbdt", "crnn", "musicnn", "ensemble"):
         used = json.loads((root / "models" / model / "params.json").read_text())
         assert used["data"]["subset"] == "synthetic"
         report = json.loads((root / "reports" / "models" / f"{model}.json").read_text())
@@ -57,16 +57,15 @@ def test_every_stage_ran_and_wrote_its_outputs(project):
         test = json.loads((root / "metrics" / "test.json").read_text())
         assert test[model] == report["test"]["macro_f1"]
         assert val[model] == report["validation"]["macro_f1"]
-        assert (
-            root / "models" / model / ("model.keras" if model == "crnn" else "model.skops")
-        ).exists()
+        own_file = {"crnn": "model.keras", "ensemble": "ensemble.json"}.get(model, "model.skops")
+        assert (root / "models" / model / own_file).exists()
         assert (root / "metrics" / model / "predictions.csv").exists()
     best = json.loads((root / "models" / "best.json").read_text())["model"]
-    assert best in ("rf", "svm", "gbdt", "crnn", "musicnn")
+    assert best in ("rf", "svm", "gbdt", "crnn", "musicnn", "ensemble")
     assert (root / "reports" / "compare.png").exists()
     leaderboard = (root / "reports" / "leaderboard.md").read_text()
     assert "(best)" in leaderboard and "| musicnn embeddings" in leaderboard
-    assert leaderboard.count("\n| ") == 2 + 5  # header, rule and five models
+    assert leaderboard.count("\n| ") == 2 + 6  # header, rule and six models
     # the artifact: the best model's own files
     assert sorted(p.name for p in (root / "models" / "best").iterdir()) == sorted(
         p.name for p in (root / "models" / best).iterdir()
@@ -127,7 +126,7 @@ def test_decode_min_seconds_and_max_bad_fraction_decode_nothing_again(project):
 
 def test_spectrogram_params_rerun_the_crnn_side_only(project):
     project.set_params(spectrogram={"n_mels": 64})
-    assert project.repro() == ["spectrograms", "train_crnn", "compare", "analyze"]
+    assert project.repro() == ["spectrograms", "train_crnn", "train_ensemble", "compare", "analyze"]
     assert RowStore.open(project.root / "data" / "spectrograms").row_shape[1] == 64
     project.set_params(spectrogram={"n_mels": 128})
     project.repro()
@@ -143,7 +142,7 @@ def test_features_params_never_rerun_spectrograms(project):
 
 def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(project):
     project.set_params(svm={"C": [0.01], "gamma": ["scale"]})
-    assert project.repro() == ["train_svm", "compare"]
+    assert project.repro() == ["train_svm", "train_ensemble", "compare"]
     diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
     assert (
         {"metrics/val.json"}
@@ -160,7 +159,7 @@ def test_svm_params_rerun_train_svm_and_compare_only_and_metrics_diff_shows_it(p
 
 def test_musicnn_params_rerun_train_musicnn_and_compare_only(project):
     project.set_params(musicnn={**TINY_PARAMS["musicnn"], "C": [0.01]})
-    assert project.repro() == ["train_musicnn", "compare"]
+    assert project.repro() == ["train_musicnn", "train_ensemble", "compare"]
     used = json.loads((project.root / "models" / "musicnn" / "params.json").read_text())
     assert used["chosen"]["C"] == 0.01
     project.set_params(musicnn=TINY_PARAMS["musicnn"])
@@ -169,7 +168,7 @@ def test_musicnn_params_rerun_train_musicnn_and_compare_only(project):
 
 def test_preprocess_params_rerun_only_the_feature_models_and_compare(project):
     project.set_params(preprocess={"method": "pca", "pca_components": 0.9})
-    assert project.repro() == ["train_rf", "train_svm", "train_gbdt", "compare"]
+    assert project.repro() == ["train_rf", "train_svm", "train_gbdt", "train_ensemble", "compare"]
     used = json.loads((project.root / "models" / "rf" / "params.json").read_text())
     assert "principal components" in used["features_used"]
     project.set_params(preprocess={"method": "none", "pca_components": 0.95})
@@ -209,7 +208,7 @@ def test_invalid_params_stop_with_one_clear_line(project):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("model", ["rf", "svm", "crnn", "musicnn"])
+@pytest.mark.parametrize("model", ["rf", "svm", "crnn", "musicnn", "ensemble"])
 def test_predict_applies_exactly_what_training_applied(project, model):
     """predict on a test track's own MP3 gives the probabilities and the genre the pipeline
     reported for it (the SVM's genre is its SVC's decision, shown first)."""
@@ -266,7 +265,7 @@ def test_predict_a_folder_with_the_best_model(project):
 def test_training_again_reproduces_the_metrics_exactly(project):
     """Nothing machine- or clock-dependent is a metric: a faithful rerun diffs to nothing."""
     # compare too: the models' macro-F1 are its metrics
-    for stage in ("train_gbdt", "train_crnn", "train_musicnn", "compare"):
+    for stage in ("train_gbdt", "train_crnn", "train_musicnn", "train_ensemble", "compare"):
         project.dvc("repro", "--force", "--single-item", stage)
     assert project.dvc("metrics", "diff").stdout.strip() == ""
     assert project.dvc("metrics", "diff", "--json").stdout.strip() in ("", "{}")

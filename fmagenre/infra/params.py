@@ -218,6 +218,26 @@ class MusicnnParams(Section):
     """logistic regression's solver iterations, or the mlp's epochs, at most"""
 
 
+MEMBER_NAMES = Literal["rf", "svm", "gbdt", "crnn", "musicnn"]
+
+
+class EnsembleParams(Section):
+    """The sixth model (train_ensemble): a weighted average of the members' probabilities,
+    weights fitted on their held-out tracks and scored out of fold there."""
+
+    members: OneOrMany[MEMBER_NAMES] = ("rf", "svm", "gbdt", "crnn", "musicnn")
+    folds: int = Field(5, ge=2, le=100)
+    """folds of the members' held-out tracks that score the ensemble out of fold"""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> EnsembleParams:
+        if len(set(self.members)) != len(self.members):
+            raise Inconsistent(
+                f"ensemble.members = {list(self.members)} names a model twice; name each once"
+            )
+        return self
+
+
 class ModelParams(Section):
     """The CRNN on log-mel spectrograms (train_crnn). ``lr`` is what `dvc exp run -S model.lr=...` sets."""
 
@@ -266,6 +286,7 @@ class Params(Section):
     gbdt: GBDTParams = GBDTParams()
     musicnn: MusicnnParams = MusicnnParams()
     model: ModelParams = ModelParams()
+    ensemble: EnsembleParams = EnsembleParams()
     analyze: AnalyzeParams = AnalyzeParams()
 
     @model_validator(mode="before")

@@ -95,18 +95,37 @@ class FolderSnapshot:
     publishes a new folder meanwhile does not mix into what is read.
     """
 
-    def __init__(self, folder: Path, stage: str):
+    def __init__(self, folder: Path, stage: str, *, within: FolderSnapshot | None = None):
         self.folder = Path(folder)
         self.retrain = f"retrain it with `dvc repro -f {stage}`"
         try:
-            self._fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+            if within is None:
+                self._fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+            else:  # relative to the outer handle: the same version of the outer folder
+                self._fd = os.open(
+                    self.folder.name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=within._fd
+                )
         except (FileNotFoundError, NotADirectoryError):
             raise ModelFileError(
                 f"no trained {self.folder.name} model in {self.folder}: run `dvc repro {stage}` first"
             ) from None
+        self._stage = stage
 
     def close(self) -> None:
         os.close(self._fd)
+
+    @contextlib.contextmanager
+    def subfolder(self, name: str) -> Iterator[FolderSnapshot]:
+        """A folder inside this one (an ensemble's member), read through this handle."""
+        opened: list[FolderSnapshot] = []
+        try:
+            for part in Path(name).parts:  # one level at a time, each from the handle above
+                outer = opened[-1] if opened else self
+                opened.append(FolderSnapshot(outer.folder / part, self._stage, within=outer))
+            yield opened[-1]
+        finally:
+            for snapshot in opened:
+                snapshot.close()
 
     def exists(self, name: str) -> bool:
         try:

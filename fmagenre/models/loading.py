@@ -33,7 +33,9 @@ SYNTHETIC_NOTE = (
 class InputRecipe:
     """How to turn an audio file into the model's input, as saved at training time."""
 
-    kind: str  # "features", "log_mel", "musicnn" (its embedding row) or "tags" (musicnn's tags)
+    # "features", "log_mel", "musicnn" (its embedding row), "tags" (musicnn's tags) or
+    # "ensemble" (the rows of its members' distinct recipes, flattened end to end)
+    kind: str
     audio: DecodeSettings
     spectrogram: dict[str, Any] | None = None
     # a file with less real audio than this is not classified: training left such tracks out
@@ -44,6 +46,32 @@ class InputRecipe:
     min_seconds_source: str = "decode.min_seconds"  # named when a file is too short
     for_model: bool = True  # False: features only, no model (the too-short line says so)
     network: str | None = None  # the musicnn network (.keras) of kinds musicnn and tags
+    parts: tuple[InputRecipe, ...] = ()  # ensemble only: each input its members need, once
+
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    """The members, each with the position of its input among the recipe's parts, and the
+    weights of their probabilities."""
+
+    members: list[LoadedModel]
+    part_of: list[int]
+    weights: np.ndarray
+
+    def probabilities(self, rows: np.ndarray, parts: tuple[InputRecipe, ...]) -> np.ndarray:
+        from fmagenre.models.ensemble import average
+        from fmagenre.models.predict import row_spec
+
+        specs = [row_spec(part) for part in parts]
+        ends = np.cumsum([int(np.prod(spec.shape)) for spec in specs])
+        inputs = [
+            rows[:, end - int(np.prod(spec.shape)) : end].reshape(len(rows), *spec.shape).astype(spec.dtype)
+            for spec, end in zip(specs, ends, strict=True)
+        ]
+        return average(
+            [member.probabilities(inputs[part]) for member, part in zip(self.members, self.part_of, strict=True)],
+            self.weights,
+        )
 
 
 @dataclass
@@ -60,6 +88,8 @@ class LoadedModel:
             from fmagenre.models.musicnn.embedding import TAGS
 
             return rows[:, TAGS].astype(np.float64)
+        if self.recipe.kind == "ensemble":
+            return self.model.probabilities(rows, self.recipe.parts)
         if self.recipe.kind in ("features", "musicnn"):
             from fmagenre.models.classic import predict_proba
 
@@ -108,8 +138,39 @@ def load_model(models_dir: Path, which: str = "best") -> LoadedModel:
     if name not in MODEL_NAMES:
         raise UserError(f"unknown model {name!r} (allowed: best, {', '.join(MODEL_NAMES)})")
     return read_consistently(
-        Path(models_dir) / name, training_stage(name), functools.partial(_build_model, name)
+        Path(models_dir) / name, training_stage(name), functools.partial(_build_any, name)
     )
+
+
+def _build_any(name: str, snapshot: FolderSnapshot) -> LoadedModel:
+    return _build_ensemble(snapshot) if name == "ensemble" else _build_model(name, snapshot)
+
+
+def _build_ensemble(snapshot: FolderSnapshot) -> LoadedModel:
+    """The members from the copies inside the ensemble's folder (read through its one
+    handle), their distinct inputs as the recipe's parts."""
+    from fmagenre.models.ensemble import ENSEMBLE_FILE, MEMBERS_FOLDER
+
+    saved = snapshot.json(ENSEMBLE_FILE)
+    try:
+        names = [str(name) for name in saved["members"]]
+        weights = np.array([float(saved["weights"][name]) for name in names])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise snapshot.damaged(ENSEMBLE_FILE, f"no members and weights: {type(exc).__name__} {exc}") from None
+    members, parts, part_of = [], [], []
+    for name in names:
+        with snapshot.subfolder(f"{MEMBERS_FOLDER}/{name}") as inner:
+            member = _build_model(name, inner)
+        if member.recipe not in parts:
+            parts.append(member.recipe)
+        members.append(member)
+        part_of.append(parts.index(member.recipe))
+    classes = snapshot.json("classes.json")
+    if any(member.classes != classes for member in members):
+        raise snapshot.damaged("classes.json", "the members were trained on other genres")
+    first = members[0]
+    recipe = InputRecipe("ensemble", first.recipe.audio, min_seconds=first.recipe.min_seconds, parts=tuple(parts))
+    return LoadedModel("ensemble", classes, recipe, EnsembleModel(members, part_of, weights), notes=first.notes)
 
 
 def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:

@@ -1,4 +1,4 @@
-"""The five models by name: how reports title them and which DVC stage trains each.
+"""The six models by name: how reports title them and which DVC stage trains each.
 
 One table, so that compare's leaderboard and predict's "run dvc repro STAGE" hints agree
 when a model is added.
@@ -14,6 +14,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "gbdt": ("CatBoost", "train_gbdt"),
     "crnn": ("CRNN", "train_crnn"),
     "musicnn": ("musicnn embeddings", "train_musicnn"),
+    "ensemble": ("Ensemble", "train_ensemble"),
 }
 MODEL_NAMES = tuple(MODELS)
 

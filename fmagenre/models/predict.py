@@ -59,6 +59,8 @@ def find_audio_files(paths: list[str]) -> list[Path]:
 def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
     """Decode one file as the decode stage does (or as the features stage does, for features
     at the native rate), then compute the model's input row."""
+    if recipe.kind == "ensemble":
+        return ensemble_input(path, recipe)
     native = recipe.kind == "features" and recipe.features_rate == "native"
     decoded, clip = decode_clip(DecodeItem(0, path), recipe.audio, native=native)
     record = {"status": decoded["status"], "seconds": decoded["seconds"], "error": decoded["error"]}
@@ -93,6 +95,18 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
     )
 
 
+def ensemble_input(path: str, recipe: InputRecipe) -> TrackOutput:
+    """Every input the ensemble's members need, each computed once, flattened end to end
+    (float32 holds each part's values exactly); the first part that fails fails the file."""
+    rows = []
+    for part in recipe.parts:
+        output = prepare_input(path, part)
+        if output.row is None:
+            return output
+        rows.append(np.asarray(output.row, dtype=np.float32).reshape(-1))
+    return TrackOutput(output.record, np.concatenate(rows))
+
+
 def too_short(record: dict[str, Any], recipe: InputRecipe) -> str:
     """Why a file with less audio than ``recipe.min_seconds`` gets no row."""
     if recipe.for_model:
@@ -108,6 +122,9 @@ def too_short(record: dict[str, Any], recipe: InputRecipe) -> str:
 
 
 def row_spec(recipe: InputRecipe) -> RowSpec:
+    if recipe.kind == "ensemble":
+        sizes = [int(np.prod(row_spec(part).shape)) for part in recipe.parts]
+        return RowSpec((sum(sizes),), "float32")
     if recipe.kind in ("musicnn", "tags"):
         from fmagenre.models.musicnn.embedding import COLUMNS
 
