@@ -72,6 +72,17 @@ def test_folds_keep_an_artists_tracks_together_and_never_exceed_the_artists():
     np.testing.assert_array_equal(folded.probabilities, again.probabilities)
 
 
+def test_a_tiny_split_still_folds_every_track_once():
+    """Five held-out tracks of five genres (no genre can fill two folds), and tracks of a
+    single artist: every track is still predicted out of fold exactly once."""
+    rng = np.random.default_rng(3)
+    for y, artists in ((np.arange(5), np.arange(5)), (np.array([0, 0, 1, 1, 2]), np.zeros(5))):
+        members = [noisy(y, 5, 1.0, rng), noisy(y, 5, 0.2, rng)]
+        folded = out_of_fold(members, y, artists, folds=5, seed=0)
+        assert np.allclose(folded.probabilities.sum(axis=1), 1.0)  # each row filled once
+        assert 2 <= folded.folds <= 5
+
+
 # -- the stage's logic, on members' outputs made here -----------------------------------------
 
 

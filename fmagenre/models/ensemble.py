@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 EPSILON = 1e-12  # probabilities are clipped to this before a log
 ENSEMBLE_FILE = "ensemble.json"  # members and weights, in the ensemble's model folder
@@ -73,10 +73,17 @@ def out_of_fold(
     """Every fitting row predicted by weights that never saw it.
 
     Folds keep an artist's tracks together and the genres' shares alike (as far as a few
-    dozen rows allow); fewer folds than asked when there are fewer artists.
+    dozen rows allow); fewer folds than asked when there are fewer artists, and folds by
+    artist alone when no genre has a track for every fold (a tiny validation split). Tracks
+    all of one artist are folded one by one.
     """
+    if len(np.unique(groups)) < 2:
+        groups = np.arange(len(y))
     folds = max(2, min(folds, len(np.unique(groups))))
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if np.bincount(y).max() >= folds:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     result = np.zeros_like(members[0], dtype=np.float64)
     fold_weights = []
     with warnings.catch_warnings():
