@@ -20,6 +20,7 @@ def body(params: Params) -> None:
         paths.PRETRAINED / NETWORK_FILE,
         params,
         out_path=paths.EMBEDDINGS,
+        patches_dir=paths.PATCH_EMBEDDINGS,
         work_dir=paths.WORK / "embeddings",
     )
     write_summary(paths.METRICS, paths.REPORTS, "embeddings", summary, ("tracks",))

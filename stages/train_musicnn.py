@@ -12,7 +12,8 @@ from fmagenre.pipeline.train_musicnn import train_musicnn
 
 def body(params: Params) -> None:
     train_musicnn(
-        pd.read_parquet(paths.EMBEDDINGS),
+        paths.EMBEDDINGS,
+        paths.PATCH_EMBEDDINGS,
         read_tracks_table(paths.TRACKS),
         pd.read_parquet(paths.MANIFEST),
         params,

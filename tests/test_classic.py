@@ -191,7 +191,8 @@ def test_the_mlp_head_is_saved_whole_and_deterministic_under_its_seed(tmp_path):
     """Two trainings with one seed give the same probabilities; the saved pipeline predicts
     what the trainer reported; another seed gives another network."""
     features, tracks = fabricate(per_genre=40, features=24, seed=6, separation=0.5)
-    head = {"musicnn": {"classifier": "mlp", "hidden_layers": 2, "alpha": 0.001}}
+    # a table of clip rows (tests/test_pooling.py trains the heads on patches)
+    head = {"musicnn": {"classifier": "mlp", "hidden_layers": 2, "alpha": 0.001, "pooling": "clip"}}
     first = train("musicnn", features, tracks, tmp_path / "a", **head)
     again = train("musicnn", features, tracks, tmp_path / "b", **head)
     train("musicnn", features, tracks, tmp_path / "c", **head, train={"seed": 7})

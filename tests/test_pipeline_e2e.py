@@ -166,6 +166,21 @@ def test_musicnn_params_rerun_train_musicnn_and_compare_only(project):
     assert project.repro() == []
 
 
+def test_musicnn_pooling_reruns_train_musicnn_and_compare_only(project):
+    """The embeddings stage writes the clip and the patch rows whatever the pooling, so
+    switching it embeds nothing again; the clip model reads clip rows back at predict."""
+    pooling = project.params()["musicnn"]["pooling"]
+    other = "clip" if pooling == "patch" else "patch"
+    project.set_params(musicnn={"pooling": other})
+    try:
+        assert project.repro() == ["train_musicnn", "compare"]
+        used = json.loads((project.root / "models" / "musicnn" / "params.json").read_text())
+        assert used["input"]["pooling"] == other
+    finally:
+        project.set_params(musicnn={"pooling": pooling})
+    assert project.repro() == []  # DVC's run cache gives the earlier outputs back
+
+
 def test_preprocess_params_rerun_only_the_feature_models_and_compare(project):
     project.set_params(preprocess={"method": "pca", "pca_components": 0.9})
     assert project.repro() == ["train_rf", "train_svm", "train_gbdt", "train_ensemble", "compare"]

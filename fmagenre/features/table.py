@@ -4,11 +4,13 @@ The features and embeddings stages have the same shape: a per-track function giv
 number of values; rows go to a resumable store in the journal's work folder (so memory
 stays flat and an interrupted run resumes), and the finished store becomes one Parquet
 table of the tracks that succeeded, ``track_id`` first. Failed tracks are listed, not fatal.
+A stage with a second output from the same per-track pass (the embeddings' patch rows) makes
+its rows wider than the table and publishes the rest itself, before the work is forgotten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pandas as pd
 from fmagenre.infra.atomic import write_parquet
 from fmagenre.infra.params import ComputeParams
 from fmagenre.infra.trackmap import RowSpec, TrackFn
-from fmagenre.infra.trackrun import track_run
+from fmagenre.infra.trackrun import TrackRun, track_run
 
 ROWS_PER_SHARD = 65536
 
@@ -44,12 +46,16 @@ def map_to_table(
     compute: ComputeParams,
     out_path: Path,
     progress: bool = True,
+    extra_values: int = 0,
+    publish_extra: Callable[[TrackRun], None] | None = None,
 ) -> TableRun:
     """Run ``track_fn`` on every item (each has a ``track_id``); write the table of successes.
 
     ``stage``, ``version``, ``identity``, ``work_dir``: the resumable run's
-    (fmagenre.infra.trackrun.track_run).
+    (fmagenre.infra.trackrun.track_run). ``extra_values``: values each row carries after the
+    table's columns, for ``publish_extra`` to write elsewhere from the finished run.
     """
+    width = len(columns)
     with track_run(
         stage,
         version,
@@ -59,18 +65,18 @@ def map_to_table(
         work_dir=work_dir,
         compute=compute,
         name="rows",
-        row_spec=RowSpec((len(columns),), "float32"),
+        row_spec=RowSpec((width + extra_values,), "float32"),
         rows_per_shard=ROWS_PER_SHARD,
         progress=progress,
     ) as run:
         ok = run.ok
-        values = (
-            run.store.read_rows(np.flatnonzero(ok))
-            if ok.any()
-            else np.zeros((0, len(columns)), np.float32)
-        )
+        values = np.zeros((int(ok.sum()), width), np.float32)
+        for i, row in enumerate(np.flatnonzero(ok)):  # only the table's part of each row
+            run.store.read_part(int(row), 0, width, values[i])
         track_ids = np.array([item.track_id for item in items], dtype=np.int64)[ok]
         write_parquet(out_path, value_frame(track_ids, values, columns))
+        if publish_extra is not None:
+            publish_extra(run)
     return TableRun(int(ok.sum()), run.failures, run.records, run.seconds)
 
 

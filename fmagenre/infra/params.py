@@ -216,6 +216,9 @@ class MusicnnParams(Section):
     """mlp: L2 penalty"""
     max_iter: int = Field(2000, ge=10, le=100_000)
     """logistic regression's solver iterations, or the mlp's epochs, at most"""
+    pooling: Literal["clip", "patch"] = "patch"
+    """clip: the head learns from each track's 450-value summary; patch: from every 3-s patch's
+    200 penultimate values, a track predicted by the mean of its patches' probabilities"""
 
 
 MEMBER_NAMES = Literal["rf", "svm", "gbdt", "crnn", "musicnn"]

@@ -17,6 +17,7 @@ WORK = DATA / ".work"  # resumable partial results of interrupted stages
 FEATURES = DATA / "features.parquet"
 SPECTROGRAMS = DATA / "spectrograms"
 EMBEDDINGS = DATA / "embeddings.parquet"  # pretrained musicnn's tags and embedding per track
+PATCH_EMBEDDINGS = DATA / "patch_embeddings"  # its penultimate layer per 3-s patch (RowStore)
 
 MODELS = Path("models")
 PRETRAINED = MODELS / "pretrained"  # the musicnn network (Keras 3 port) and its licence

@@ -8,7 +8,9 @@ validation split (macro-F1); the best is the model. The test split is not touche
 
 The fifth model, ``musicnn``, is the same machinery on another table: a logistic regression,
 an SVM or a small multilayer perceptron on the pretrained musicnn embeddings (standardised;
-no preprocess.* reduction, which is about FMA's 518 features).
+no preprocess.* reduction, which is about FMA's 518 features). With musicnn.pooling: patch,
+its head is trained on every 3-s patch and wrapped to predict whole tracks
+(fmagenre.models.pooling); the rows stay one per track.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from fmagenre.fma.dataset import FeatureSplits
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import Params
 from fmagenre.models.evaluation import macro_f1
+from fmagenre.models.pooling import patch_head, patch_pooled, patch_settings
 from fmagenre.models.reduction import check_reduction, reduction_steps
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,8 @@ def make_estimator(name: str, params: Params) -> Any:
     if name == "musicnn":  # the logistic regression; an svm candidate replaces it
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(random_state=seed)
+        head = LogisticRegression(random_state=seed)
+        return patch_pooled(head) if params.musicnn.pooling == "patch" else head
     if name == "gbdt":
         from catboost import CatBoostClassifier
 
@@ -95,18 +99,24 @@ def make_estimator(name: str, params: Params) -> Any:
 
 def candidate_settings(name: str, candidate: dict[str, Any], params: Params) -> dict[str, Any]:
     """A candidate in its pipeline's own parameter names, for ``pipeline.set_params``."""
-    if name == "musicnn" and candidate["classifier"] == "svm":
+    if name == "musicnn":
+        settings = head_settings(candidate, params)
+        return patch_settings(settings) if params.musicnn.pooling == "patch" else settings
+    prefix = "model__estimator__" if name == "svm" else "model__"  # the SVC inside PlattSVC
+    return {prefix + key: value for key, value in candidate.items()}
+
+
+def head_settings(candidate: dict[str, Any], params: Params) -> dict[str, Any]:
+    """A musicnn candidate's settings of the clip pipeline (scale, then the head)."""
+    if candidate["classifier"] == "svm":
         return {
             "model": make_estimator("svm", params),
             "model__estimator__C": candidate["C"],
             "model__estimator__gamma": "scale",
         }
-    if name == "musicnn" and candidate["classifier"] == "mlp":
+    if candidate["classifier"] == "mlp":
         return {"model": mlp_head(candidate, params.train.seed)}
-    if name == "musicnn":
-        return {"model__C": candidate["C"], "model__max_iter": candidate["max_iter"]}
-    prefix = "model__estimator__" if name == "svm" else "model__"  # the SVC inside PlattSVC
-    return {prefix + key: value for key, value in candidate.items()}
+    return {"model__C": candidate["C"], "model__max_iter": candidate["max_iter"]}
 
 
 def mlp_head(candidate: dict[str, Any], seed: int) -> Any:
@@ -149,9 +159,10 @@ class PlattSVC(CalibratedClassifierCV):
 def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str, Any]]:
     """The steps before the estimator: imputation (CatBoost handles NaN itself unless features
     are reduced), the optional reduction of preprocess.*, and scaling for the SVM; the
-    embeddings (complete, already compact) are only standardised."""
+    embeddings (complete, already compact) are only standardised (per patch, inside the
+    model, when patches are pooled)."""
     if name in EMBEDDING_MODELS:
-        return [("scale", StandardScaler())]
+        return [] if params.musicnn.pooling == "patch" else [("scale", StandardScaler())]
     reduce = reduction_steps(params.preprocess, params.train.seed, n_features)
     steps: list[tuple[str, Any]] = []
     if name != "gbdt" or reduce:
@@ -186,14 +197,14 @@ def fit_candidate(
     prepared = Pipeline(steps).fit(X_train, y_train) if steps else None  # fits the steps
     transform = prepared.transform if prepared is not None else (lambda X: X)
     estimator = pipeline.named_steps["model"]
-    if isinstance(estimator, PlattSVC):
+    if isinstance(patch_head(estimator), PlattSVC):
         # Platt scaling needs every class in every fold: fewer folds on tiny data
         smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
         if smallest < 2:
             raise UserError(
                 "svm: every genre needs at least 2 training tracks to calibrate probabilities"
             )
-        estimator.set_params(cv=min(5, smallest))
+        patch_head(estimator).set_params(cv=min(5, smallest))
     if name == "gbdt":
         estimator.fit(
             transform(X_train),

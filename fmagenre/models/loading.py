@@ -46,6 +46,7 @@ class InputRecipe:
     min_seconds_source: str = "decode.min_seconds"  # named when a file is too short
     for_model: bool = True  # False: features only, no model (the too-short line says so)
     network: str | None = None  # the musicnn network (.keras) of kinds musicnn and tags
+    patches: int = 0  # kind musicnn: 0, the clip row; else the patch row of this many patches
     parts: tuple[InputRecipe, ...] = ()  # ensemble only: each input its members need, once
 
 
@@ -213,7 +214,11 @@ def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:
         outputs = int(np.max(model.classes_)) + 1  # a model may not have seen every class
         if name == "musicnn":
             recipe = InputRecipe(
-                "musicnn", settings, min_seconds=min_seconds, network=str(bundled_network(snapshot))
+                "musicnn",
+                settings,
+                min_seconds=min_seconds,
+                network=str(bundled_network(snapshot)),
+                patches=pooled_patches(model),
             )
         else:
             recipe = InputRecipe(
@@ -240,6 +245,15 @@ def bundled_network(snapshot: FolderSnapshot) -> Path:
             NETWORK_FILE, "not a Keras archive; the file is truncated or foreign"
         )
     return snapshot.folder / NETWORK_FILE
+
+
+def pooled_patches(pipeline: Any) -> int:
+    """The patch count of a patch-pooled model's rows (0: it reads clip rows), from the model
+    itself, so the row predict builds is the one it was fitted on."""
+    from fmagenre.models.pooling import PatchPooled
+
+    last = pipeline.steps[-1][1]
+    return last.max_patches if isinstance(last, PatchPooled) else 0
 
 
 def saved_rate(saved_input: dict[str, Any]) -> str:

@@ -78,9 +78,10 @@ def prepare_input(path: str, recipe: InputRecipe) -> TrackOutput:
         # as the decode stage stores it: the model learnt from int16 audio at audio.sr
         samples, sr = from_int16(to_int16(clip.samples, recipe.audio.length)), recipe.audio.sr
     if recipe.kind in ("musicnn", "tags"):
-        from fmagenre.models.musicnn.embedding import clip_row
+        from fmagenre.models.musicnn.embedding import model_row
 
-        return TrackOutput(record, clip_row(samples, sr, record["seconds"], recipe.network))
+        row = model_row(samples, sr, record["seconds"], recipe.network, recipe.patches)
+        return TrackOutput(record, row)
     if recipe.kind == "features":
         from fmagenre.features.compute import FeatureInputError, checked_features
 
@@ -127,8 +128,10 @@ def row_spec(recipe: InputRecipe) -> RowSpec:
         return RowSpec((sum(sizes),), "float32")
     if recipe.kind in ("musicnn", "tags"):
         from fmagenre.models.musicnn.embedding import COLUMNS
+        from fmagenre.models.musicnn.network import PENULTIMATE_UNITS
 
-        return RowSpec((len(COLUMNS),), "float32")
+        width = recipe.patches * PENULTIMATE_UNITS if recipe.patches else len(COLUMNS)
+        return RowSpec((width,), "float32")
     if recipe.kind == "features":
         from fmagenre.features.compute import feature_columns
 

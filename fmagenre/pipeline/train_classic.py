@@ -84,7 +84,7 @@ def train_and_evaluate(
             "audio": params.audio.model_dump(mode="json"),
             "min_seconds": params.decode.min_seconds,
             **(
-                {"embedding": "musicnn"}
+                {"embedding": "musicnn", "pooling": params.musicnn.pooling}
                 if name in EMBEDDING_MODELS
                 else {
                     "features_source": params.features.source,

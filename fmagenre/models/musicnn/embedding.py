@@ -3,7 +3,9 @@
 A clip is cut into musicnn's 3-s patches (see ``inputs``), all of them go through the
 network in one batch, and the clip is summarised by the mean over patches of the 50 tag
 probabilities (what `tag` shows) and the mean and the max over patches of the 200-unit
-penultimate layer (what the fifth model learns from): 450 float32 values.
+penultimate layer (what the fifth model learns from): 450 float32 values. A patch-pooled
+model (musicnn.pooling: patch) reads instead each patch's penultimate values, from the same
+network pass (``patch_row``).
 
 Each process loads the network once and runs TensorFlow on one thread: the map over tracks
 already runs one process per core, and more threads per process would only fight for them.
@@ -72,8 +74,11 @@ def single_thread_tensorflow() -> None:
         pass  # already running (e.g. another model was used in this process): keep its threads
 
 
-def clip_row(samples: np.ndarray, sr: int, seconds: float | None, network_path: str) -> np.ndarray:
-    """The 450-value row of one clip: mean tag probabilities, mean and max penultimate."""
+def patch_outputs(
+    samples: np.ndarray, sr: int, seconds: float | None, network_path: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One network pass over a clip's patches: [patches x 50] tag probabilities and
+    [patches x 200] penultimate values (the clip row and the patch rows both come from it)."""
     patches = clip_patches(samples, sr, seconds)
     run = network(network_path)
     tags, penultimate = [], []
@@ -81,9 +86,46 @@ def clip_row(samples: np.ndarray, sr: int, seconds: float | None, network_path: 
         out = run(patches[start : start + MAX_BATCH])
         tags.append(np.asarray(out["tags"]))
         penultimate.append(np.asarray(out["penultimate"]))
-    tag_values = np.concatenate(tags)
-    pen_values = np.concatenate(penultimate)
-    row = np.concatenate([tag_values.mean(axis=0), pen_values.mean(axis=0), pen_values.max(axis=0)])
-    if not np.isfinite(row).all():
+    tag_values, pen_values = np.concatenate(tags), np.concatenate(penultimate)
+    if not (np.isfinite(tag_values).all() and np.isfinite(pen_values).all()):
         raise ValueError("the network gave non-finite values for this clip")
+    return tag_values, pen_values
+
+
+def clip_summary(tags: np.ndarray, penultimate: np.ndarray) -> np.ndarray:
+    """The 450-value row of one clip: mean tag probabilities, mean and max penultimate."""
+    row = np.concatenate([tags.mean(axis=0), penultimate.mean(axis=0), penultimate.max(axis=0)])
     return row.astype(np.float32)
+
+
+def clip_row(samples: np.ndarray, sr: int, seconds: float | None, network_path: str) -> np.ndarray:
+    """The 450-value row of one clip (see clip_summary)."""
+    return clip_summary(*patch_outputs(samples, sr, seconds, network_path))
+
+
+def model_row(
+    samples: np.ndarray, sr: int, seconds: float | None, network_path: str, patches: int
+) -> np.ndarray:
+    """What a musicnn model reads from a clip: its clip row, or (``patches`` > 0, a
+    patch-pooled model) its patch row."""
+    tags, penultimate = patch_outputs(samples, sr, seconds, network_path)
+    return patch_row(penultimate, patches) if patches else clip_summary(tags, penultimate)
+
+
+def max_patches(samples: int, sr: int) -> int:
+    """How many patches a clip of ``samples`` samples at ``sr`` gives at most: what
+    clip_patches cuts from that much audio (so it matches it exactly, rounding included)."""
+    return len(clip_patches(np.zeros(samples, np.float32), sr))
+
+
+def patch_row(penultimate: np.ndarray, patches: int) -> np.ndarray:
+    """A clip's penultimate rows flattened into ``patches`` x 200 float32 values, NaN after
+    its own patches (a short clip has fewer), rounded to float16 as the patch store keeps
+    them: the row a patch-pooled head reads, the same from the store and from a file."""
+    if len(penultimate) > patches:
+        raise ValueError(
+            f"the clip gives {len(penultimate)} patches, more than the {patches} a row holds"
+        )
+    row = np.full((patches, PENULTIMATE_UNITS), np.nan, np.float32)
+    row[: len(penultimate)] = penultimate.astype(np.float16)
+    return row.reshape(-1)
