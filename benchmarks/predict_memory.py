@@ -23,67 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 PROJECT = Path(__file__).resolve().parents[1]
-SR = 22050
 SECONDS = 8.0
-CLASSES = [
-    "Electronic",
-    "Experimental",
-    "Folk",
-    "Hip-Hop",
-    "Instrumental",
-    "International",
-    "Pop",
-    "Rock",
-]
 CHILD = """
 import json, resource, sys
 from fmagenre.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"exit": code, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
-
-
-def make_model(folder: Path) -> None:
-    """A CRNN of the default architecture (untrained weights: memory, not accuracy, is measured)."""
-    from fmagenre.infra.params import ModelParams
-    from fmagenre.models.crnn.model import build_crnn
-    from fmagenre.pipeline.train_crnn import save_keras
-
-    params = ModelParams()
-    model = build_crnn(params.crop_frames, 128, len(CLASSES), params, np.zeros(128), np.ones(128))
-    folder.mkdir(parents=True)
-    save_keras(model, folder / "model.keras")
-    (folder / "classes.json").write_text(json.dumps(CLASSES))
-    spectrogram = {"sr": SR, "n_fft": 2048, "hop_length": 512, "n_mels": 128}
-    spectrogram |= {"fmin": 0.0, "fmax": SR / 2, "db_floor": -80.0}
-    audio = {"sr": SR, "duration": SECONDS, "crop": "center"}
-    saved = {"input": {"audio": audio, "min_seconds": 1.0, "spectrogram": spectrogram}}
-    (folder / "params.json").write_text(json.dumps({**saved, "crop_frames": params.crop_frames}))
-
-
-def make_files(folder: Path, count: int, sources: list[Path]) -> None:
-    folder.mkdir(parents=True)
-    for i in range(count):
-        os.link(sources[i % len(sources)], folder / f"{i:05d}.mp3")
-
-
-def make_sources(folder: Path, count: int = 10) -> list[Path]:
-    import soundfile as sf
-
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    t = np.arange(int(SECONDS * 44100)) / 44100
-    paths = []
-    for i in range(count):
-        tone = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 2000) * t)
-        samples = (tone + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
-        path = folder / f"source{i}.mp3"
-        sf.write(path, samples, 44100, format="MP3", subtype="MPEG_LAYER_III")
-        paths.append(path)
-    return paths
 
 
 def run(files: Path, models: Path, out: Path, code: Path) -> dict:
@@ -106,14 +53,15 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--code", type=Path, default=PROJECT, help=argparse.SUPPRESS)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _predict_setup import make_crnn_folder, make_files, make_sources
     from _quick import parse_args
 
     args = parse_args(parser, files=1)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        make_model(root / "models" / "crnn")
-        sources = make_sources(root / "sources")
+        make_crnn_folder(root / "models" / "crnn", SECONDS)
+        sources = make_sources(root / "sources", SECONDS)
         for count in (args.files, 10 * args.files):
             make_files(root / f"in{count}", count, sources)
             runs.append(

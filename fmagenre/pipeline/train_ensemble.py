@@ -79,6 +79,31 @@ def aligned(tables: dict[str, pd.DataFrame], role: str, classes: list[str]) -> t
     return track_ids, [frame.loc[track_ids].to_numpy(np.float64) for frame in by_member.values()]
 
 
+def save_ensemble(
+    model_dir: Path, models_dir: Path, weights: dict[str, float], classes: list[str], params: Params
+) -> None:
+    """The ensemble's model folder: a copy of each member's folder (``weights``' keys, in
+    order, under ``models_dir``), the members and weights, the genres and the params."""
+    with atomic_path(Path(model_dir)) as staged:  # the folder changes as a whole (see model_files)
+        staged.mkdir()
+        for name in weights:
+            shutil.copytree(Path(models_dir) / name, staged / MEMBERS_FOLDER / name)
+        write_json(staged / ENSEMBLE_FILE, {"members": list(weights), "weights": weights})
+        write_json(staged / "classes.json", classes)
+        write_json(
+            staged / "params.json",
+            {
+                "model": NAME,
+                "params": {
+                    "ensemble": params.ensemble.model_dump(mode="json"),
+                    "train": params.train.model_dump(mode="json"),
+                },
+                "weights": weights,
+                "data": {"subset": params.data.subset},
+            },
+        )
+
+
 def train_ensemble(
     tracks: pd.DataFrame,
     params: Params,
@@ -125,24 +150,7 @@ def train_ensemble(
     by_member = {name: round(float(w), 6) for name, w in zip(members, weights, strict=True)}
 
     model_dir = Path(model_dir)
-    with atomic_path(model_dir) as staged:  # the folder changes as a whole (see model_files)
-        staged.mkdir()
-        for name in members:
-            shutil.copytree(Path(models_dir) / name, staged / MEMBERS_FOLDER / name)
-        write_json(staged / ENSEMBLE_FILE, {"members": members, "weights": by_member})
-        write_json(staged / "classes.json", classes)
-        write_json(
-            staged / "params.json",
-            {
-                "model": NAME,
-                "params": {
-                    "ensemble": params.ensemble.model_dump(mode="json"),
-                    "train": params.train.model_dump(mode="json"),
-                },
-                "weights": by_member,
-                "data": {"subset": params.data.subset},
-            },
-        )
+    save_ensemble(model_dir, models_dir, by_member, classes, params)
     report = model_report(
         NAME,
         classes,
