@@ -217,20 +217,14 @@ def fit_candidate(
                 "svm: every genre needs at least 2 training tracks to calibrate probabilities"
             )
         estimator.set_params(cv=min(5, smallest))
+    stopping: dict[str, Any] = {}
     if name == "gbdt" and stop_on is not None:
         X_held, y_held = stop_on
         known = np.isin(y_held, y_train)
-        estimator.fit(
-            transform(X_train),
-            y_train,
-            eval_set=(transform(X_held[known]), y_held[known]),
-            use_best_model=True,
-        )
-    elif name == "gbdt" and trees is not None:
+        stopping = {"eval_set": (transform(X_held[known]), y_held[known]), "use_best_model": True}
+    if name == "gbdt" and trees is not None:
         estimator.set_params(iterations=trees)
-        estimator.fit(transform(X_train), y_train)
-    else:
-        estimator.fit(transform(X_train), y_train)
+    estimator.fit(transform(X_train), y_train, **stopping)
     return pipeline
 
 
@@ -248,9 +242,9 @@ def search_validation(name: str, data: FeatureSplits, params: Params, reason: st
     best: tuple[float, dict[str, Any], Pipeline, float] | None = None
     trials = []
     X, y = data.X["validation"], data.y("validation")
+    fitted = (data.X["training"], data.y("training"))
     for hyper in candidates(name, params):
         started = time.perf_counter()
-        fitted = (data.X["training"], data.y("training"))
         pipeline = fit_candidate(name, hyper, fitted, params, stop_on=(X, y))
         seconds = time.perf_counter() - started
         # scored exactly as the report scores it: the model's own labels
