@@ -36,6 +36,8 @@ FAST = {
         "early_stopping_rounds": 20,
     },
     "compute": {"workers": 2},
+    # these tests hold the validation protocol (FMA's); test_selection.py cross-validates
+    "train": {"selection": "validation"},
 }
 
 
@@ -74,7 +76,10 @@ def data():
 
 
 def train(name, features, tracks, tmp_path, **overrides):
-    params = parse_params({**FAST, **overrides})
+    """Train and report model ``name``; ``overrides`` change keys of FAST's sections."""
+    params = parse_params(
+        {**FAST, **{key: {**FAST.get(key, {}), **value} for key, value in overrides.items()}}
+    )
     return train_and_evaluate(
         name,
         features,

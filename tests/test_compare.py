@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from fmagenre.infra.errors import UserError
-from fmagenre.models.evaluation import model_report, predictions_table, write_model_outputs
+from fmagenre.models.evaluation import (
+    Selection,
+    model_report,
+    predictions_table,
+    write_model_outputs,
+)
 from fmagenre.pipeline.compare import compare
 
 CLASSES = ["Folk", "Pop", "Rock"]
@@ -22,8 +27,10 @@ def fake_model(
     test_right: int,
     seconds: float = 1.0,
     counts: dict | None = None,
+    selection: Selection | None = None,
 ):
-    """Write a model's outputs whose validation and test accuracy are set by how many it gets right."""
+    """Write a model's outputs whose validation and test accuracy are set by how many it gets
+    right (chosen on a validation split of 30 tracks unless ``selection`` says otherwise)."""
     rng = np.random.default_rng(len(name))
     y = np.arange(30) % 3
 
@@ -42,6 +49,7 @@ def fake_model(
         predict_ms_per_track=0.5,
         model_bytes=1000,
         counts=counts or {"training": 60, "validation": 30, "test": 30},
+        selection=selection or Selection("validation", 0, 30, "train.selection: validation"),
     )
     write_model_outputs(
         metrics_dir,
@@ -170,6 +178,24 @@ def test_a_model_without_test_tracks_is_listed_as_n_a(tmp_path):
     summary = run(tmp_path)
     assert summary["best"] == "rf" and summary["models"]["rf"]["test_accuracy"] is None
     assert (
-        "| Random Forest **(best)** | 0.900 | n/a | n/a | n/a |"
+        "| Random Forest **(best)** | validation (30 tracks) | 0.900 | n/a | n/a | n/a |"
         in (tmp_path / "reports" / "leaderboard.md").read_text()
     )
+
+
+def test_the_leaderboard_says_which_protocol_chose_each_model(tmp_path):
+    """A model chosen by cross-validation and one on the validation split are both ranked by
+    their validation figure; the leaderboard names the protocol of each (md and json)."""
+    cv = Selection("cv", 4, 90, "auto: 30 validation tracks < 300")
+    fake_model(tmp_path / "metrics", "rf", 27, 18, selection=cv)
+    fake_model(tmp_path / "metrics", "crnn", 25, 20)
+    summary = run(tmp_path)
+    assert summary["models"]["rf"]["chosen_by"] == "4-fold cv (90 tracks)"
+    assert summary["models"]["crnn"]["chosen_by"] == "validation (30 tracks)"
+    table = (tmp_path / "reports" / "leaderboard.md").read_text()
+    assert "| Random Forest **(best)** | 4-fold cv (90 tracks) | 0.900 |" in table
+    assert "| CRNN | validation (30 tracks) |" in table
+    assert "two different figures" in table
+    # dvc metrics stay one macro-F1 per model and split, the protocol in no key
+    val = json.loads((tmp_path / "metrics" / "val.json").read_text())
+    assert val == {name: summary["models"][name]["validation_macro_f1"] for name in ("rf", "crnn")}

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from fmagenre.models.evaluation import DIGITS, model_report, predictions_table, split_metrics
+from fmagenre.models.evaluation import (
+    DIGITS,
+    Selection,
+    model_report,
+    predictions_table,
+    split_metrics,
+)
 
 CLASSES = ["A", "B", "C"]
 Y = np.array([0, 1, 2, 0, 1, 2])
@@ -35,7 +41,13 @@ def test_labels_score_the_decision_and_probabilities_the_rest():
 
 
 def test_report_and_predictions_table_take_labels_for_every_split():
-    common = dict(train_seconds=1, predict_ms_per_track=1, model_bytes=1, counts={})
+    common = dict(
+        train_seconds=1,
+        predict_ms_per_track=1,
+        model_bytes=1,
+        counts={},
+        selection=Selection("validation", 0, 6, "x"),
+    )
     report = model_report("m", CLASSES, (Y, PROBA, LABELS), (Y, PROBA, LABELS), **common)
     assert report["test"]["accuracy"] == report["validation"]["accuracy"] == 1.0
     assert report["per_genre"]["C"]["recall"] == 1.0

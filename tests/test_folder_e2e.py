@@ -83,6 +83,11 @@ def test_an_experiment_on_a_folder_trains_and_compares_the_five_models(pipeline,
         assert manifest["status"]["silent"] == 1 and manifest["status"]["ok"] < 47
         board = json.loads((root / "reports" / "leaderboard.json").read_text())
         assert sorted(board["models"]) == sorted(MODEL_NAMES)
+        # a few validation tracks: auto cross-validates the feature and embedding models;
+        # the CRNN keeps the validation split
+        for model in ("rf", "svm", "gbdt", "musicnn"):
+            assert "-fold cv" in board["models"][model]["chosen_by"], model
+        assert board["models"]["crnn"]["chosen_by"].startswith("validation (")
         for model in MODEL_NAMES:
             used = json.loads((root / "models" / model / "params.json").read_text())
             assert used["data"]["subset"] == "folder"

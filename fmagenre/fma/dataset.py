@@ -23,6 +23,7 @@ from fmagenre.infra.errors import UserError
 class Split:
     track_ids: np.ndarray  # int64
     labels: np.ndarray  # int64 index into classes
+    artist_ids: np.ndarray  # int64: the groups cross-validation keeps in one fold
 
 
 @dataclass
@@ -40,8 +41,11 @@ def labelled_splits(
     """Training/validation/test track ids and labels for the tracks that have a model input.
 
     ``available``: track ids for which the model has an input (a features row, a spectrogram).
+    A table without artist_id (written by hand) makes each track its own artist, as the
+    collection does for a track without one.
     """
     table = tracks[["track_id", "genre_top", "split"]].copy()
+    table["artist_id"] = tracks["artist_id"] if "artist_id" in tracks else -tracks["track_id"]
     usable = pd.Series(True, index=table.index)
     if manifest is not None:
         usable = (
@@ -64,7 +68,9 @@ def labelled_splits(
         in_split = table["split"] == split
         part = table[in_split & keep]
         splits[split] = Split(
-            part["track_id"].to_numpy(np.int64), part["genre_top"].map(index).to_numpy(np.int64)
+            part["track_id"].to_numpy(np.int64),
+            part["genre_top"].map(index).to_numpy(np.int64),
+            part["artist_id"].to_numpy(np.int64),
         )
         counts[split] = int(len(part))
         counts["excluded"][split] = {
@@ -107,6 +113,9 @@ class FeatureSplits:
 
     def track_ids(self, split: str) -> np.ndarray:
         return self.labelled.splits[split].track_ids
+
+    def artist_ids(self, split: str) -> np.ndarray:
+        return self.labelled.splits[split].artist_ids
 
 
 def feature_splits(

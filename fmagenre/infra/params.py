@@ -150,9 +150,16 @@ class SpectrogramParams(Section):
 
 
 class TrainParams(Section):
-    """Shared by the feature-based models."""
+    """Shared by the feature-based and embedding models (not the CRNN): their seed and how
+    their candidates are chosen (docs/selection.md)."""
 
     seed: Seed = 2026
+    selection: Literal["validation", "cv", "auto"] = "auto"
+    """validation: scored on the validation split; cv: k-fold cross-validation over
+    training+validation, grouped by artist; auto: cv when the validation split has fewer
+    than 300 usable tracks"""
+    cv_folds: int = Field(5, ge=2, le=100)
+    """cv: folds (fewer, with a warning, when a genre has fewer artists)"""
 
 
 class PreprocessParams(Section):
@@ -170,7 +177,7 @@ class PreprocessParams(Section):
 
 
 class RFParams(Section):
-    """Random Forest; every combination of the listed values is a candidate, chosen on validation."""
+    """Random Forest; every combination of the listed values is a candidate (train.selection chooses)."""
 
     n_estimators: OneOrMany[Annotated[int, Field(ge=1, le=100_000)]] = (500,)
     max_features: OneOrMany[Literal["sqrt", "log2"] | Annotated[float, Field(gt=0, le=1)]] = (
@@ -183,14 +190,15 @@ class RFParams(Section):
 
 
 class SVMParams(Section):
-    """SVC with an RBF kernel on standardised features; candidates chosen on validation."""
+    """SVC with an RBF kernel on standardised features; candidates chosen by train.selection."""
 
     C: OneOrMany[Positive] = (1.0, 10.0)
     gamma: OneOrMany[Literal["scale", "auto"] | Positive] = ("scale",)
 
 
 class GBDTParams(Section):
-    """CatBoost gradient-boosted trees, early-stopped on the validation split."""
+    """CatBoost gradient-boosted trees, early-stopped on held-out tracks (the validation split,
+    or each fold's; refitted after cross-validation with the folds' mean number of trees)."""
 
     iterations: int = Field(1500, ge=1, le=100_000)
     learning_rate: OneOrMany[Annotated[float, Field(gt=0, le=1)]] = (0.08,)
@@ -203,7 +211,7 @@ class GBDTParams(Section):
 
 class MusicnnParams(Section):
     """The fifth model: a light classifier on the pretrained musicnn embeddings (train_musicnn);
-    every combination is a candidate, chosen on validation."""
+    every combination is a candidate, chosen by train.selection."""
 
     classifier: OneOrMany[Literal["logistic", "svm", "mlp"]] = ("logistic", "svm", "mlp")
     C: OneOrMany[Positive] = (0.1, 1.0, 10.0)

@@ -4,7 +4,9 @@ Each model is one Pipeline — missing-value handling, scaling where the model n
 optional feature-reduction step, the estimator — saved whole with its class list, so that
 predicting later applies exactly what training did. Hyperparameters come from params.yaml
 as small search spaces: every candidate is fitted on the training split and scored on the
-validation split (macro-F1); the best is the model. The test split is not touched here.
+validation split (macro-F1), or, under cross-validation (train.selection, models/selection.py),
+scored out of fold over training+validation and the best refitted on both; the best is the
+model. The test split is not touched here.
 
 The fifth model, ``musicnn``, is the same machinery on another table: a logistic regression,
 an SVM or a small multilayer perceptron on the pretrained musicnn embeddings (standardised;
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,9 +32,10 @@ from sklearn.preprocessing import StandardScaler
 from fmagenre.fma.dataset import FeatureSplits
 from fmagenre.infra.errors import UserError
 from fmagenre.infra.params import Params
-from fmagenre.models.evaluation import macro_f1
+from fmagenre.models.evaluation import Selection, macro_f1
 from fmagenre.models.pooling import patch_head, patch_pooled, patch_settings
 from fmagenre.models.reduction import check_reduction, reduction_steps
+from fmagenre.models.selection import artist_folds, pooled, protocol
 
 log = logging.getLogger(__name__)
 
@@ -175,21 +178,41 @@ def preprocessing(name: str, params: Params, n_features: int) -> list[tuple[str,
     return steps
 
 
+@dataclass(frozen=True)
+class Heldout:
+    """A model's predictions on the tracks it was chosen on, each by a model that never
+    trained on it: the validation split, or every training+validation track out of fold."""
+
+    track_ids: np.ndarray
+    y: np.ndarray
+    proba: np.ndarray
+    labels: np.ndarray
+
+
 @dataclass
 class SearchResult:
     pipeline: Pipeline
     hyper: dict[str, Any]
     fit_seconds: float
     search_seconds: float
-    trials: list[dict[str, Any]] = field(default_factory=list)
+    trials: list[dict[str, Any]]
+    heldout: Heldout
+    selection: Selection
 
 
 def fit_candidate(
-    name: str, candidate: dict[str, Any], data: FeatureSplits, params: Params
+    name: str,
+    candidate: dict[str, Any],
+    fitted: tuple[np.ndarray, np.ndarray],
+    params: Params,
+    *,
+    stop_on: tuple[np.ndarray, np.ndarray] | None = None,
+    trees: int | None = None,
 ) -> Pipeline:
-    """Fit preprocessing, then the estimator, on the training split (CatBoost watches
-    validation to stop)."""
-    X_train, y_train = data.X["training"], data.y("training")
+    """Fit preprocessing, then the estimator, on ``fitted`` (X, y). CatBoost stops early on
+    the held-out ``stop_on`` (its genres the fitted rows have: CatBoost refuses others), or,
+    refitted without held-out tracks, grows ``trees`` trees."""
+    X_train, y_train = fitted
     check_reduction(params.preprocess, *X_train.shape)
     steps = preprocessing(name, params, X_train.shape[1])
     pipeline = Pipeline([*steps, ("model", make_estimator(name, params))])
@@ -199,51 +222,129 @@ def fit_candidate(
     estimator = pipeline.named_steps["model"]
     if isinstance(patch_head(estimator), PlattSVC):
         # Platt scaling needs every class in every fold: fewer folds on tiny data
-        smallest = int(np.bincount(y_train).min()) if len(y_train) else 0
+        smallest = int(np.unique(y_train, return_counts=True)[1].min()) if len(y_train) else 0
         if smallest < 2:
             raise UserError(
                 "svm: every genre needs at least 2 training tracks to calibrate probabilities"
             )
         patch_head(estimator).set_params(cv=min(5, smallest))
-    if name == "gbdt":
-        estimator.fit(
-            transform(X_train),
-            y_train,
-            eval_set=(transform(data.X["validation"]), data.y("validation")),
-            use_best_model=True,
-        )
-    else:
-        estimator.fit(transform(X_train), y_train)
+    stopping: dict[str, Any] = {}
+    if name == "gbdt" and stop_on is not None:
+        X_held, y_held = stop_on
+        known = np.isin(y_held, y_train)
+        stopping = {"eval_set": (transform(X_held[known]), y_held[known]), "use_best_model": True}
+    if name == "gbdt" and trees is not None:
+        estimator.set_params(iterations=trees)
+    estimator.fit(transform(X_train), y_train, **stopping)
     return pipeline
 
 
 def search(name: str, data: FeatureSplits, params: Params) -> SearchResult:
+    """Choose model ``name``'s candidate by the protocol train.selection resolves to."""
+    chosen, reason = protocol(params.train, data.labelled.counts["validation"])
+    if chosen == "cv":
+        return search_cv(name, data, params, reason)
+    return search_validation(name, data, params, reason)
+
+
+def search_validation(name: str, data: FeatureSplits, params: Params, reason: str) -> SearchResult:
     """Fit every candidate on training, keep the best validation macro-F1 (first wins ties)."""
     began = time.perf_counter()
-    best: SearchResult | None = None
-    best_score = -1.0
+    best: tuple[float, dict[str, Any], Pipeline, float] | None = None
     trials = []
+    X, y = data.X["validation"], data.y("validation")
+    fitted = (data.X["training"], data.y("training"))
     for hyper in candidates(name, params):
         started = time.perf_counter()
-        pipeline = fit_candidate(name, hyper, data, params)
+        pipeline = fit_candidate(name, hyper, fitted, params, stop_on=(X, y))
         seconds = time.perf_counter() - started
         # scored exactly as the report scores it: the model's own labels
-        score = macro_f1(data.y("validation"), predict_labels(pipeline, data.X["validation"]))
+        score = macro_f1(y, predict_labels(pipeline, X))
         trial = {
             "hyperparameters": hyper,
             "validation_macro_f1": round(score, 5),
             "fit_seconds": round(seconds, 2),
         }
         if name == "gbdt":
-            trial["best_iteration"] = int(pipeline.named_steps["model"].get_best_iteration() or 0)
+            trial["best_iteration"] = best_iteration(pipeline)
         trials.append(trial)
         log.info("%s %s: validation macro-F1 %.4f (%.1f s)", name, hyper, score, seconds)
-        if score > best_score:
-            best_score, best = score, SearchResult(pipeline, hyper, seconds, 0.0)
+        if best is None or score > best[0]:
+            best = (score, hyper, pipeline, seconds)
     assert best is not None
-    best.search_seconds = time.perf_counter() - began
-    best.trials = trials
-    return best
+    _, hyper, pipeline, seconds = best
+    proba = predict_proba(pipeline, X, len(data.classes))
+    heldout = Heldout(data.track_ids("validation"), y, proba, predict_labels(pipeline, X))
+    return SearchResult(
+        pipeline,
+        hyper,
+        seconds,
+        time.perf_counter() - began,
+        trials,
+        heldout,
+        Selection("validation", 0, len(y), reason),
+    )
+
+
+def search_cv(name: str, data: FeatureSplits, params: Params, reason: str) -> SearchResult:
+    """Score every candidate by the macro-F1 of its out-of-fold labels over
+    training+validation (first wins ties), then refit the best on all of it; CatBoost stops
+    each fold on its held-out fold and the refit grows the folds' mean number of trees."""
+    began = time.perf_counter()
+    rows = pooled(data)
+    folds = artist_folds(
+        rows.y, rows.artist_ids, data.classes, params.train.cv_folds, params.train.seed
+    )
+    best: tuple[float, dict[str, Any], Heldout, int | None] | None = None
+    trials = []
+    for hyper in candidates(name, params):
+        started = time.perf_counter()
+        proba = np.zeros((len(rows.y), len(data.classes)))
+        labels = np.zeros(len(rows.y), dtype=np.int64)
+        trees = []
+        for fitted, held in folds:
+            pipeline = fit_candidate(
+                name,
+                hyper,
+                (rows.X[fitted], rows.y[fitted]),
+                params,
+                stop_on=(rows.X[held], rows.y[held]),
+            )
+            proba[held] = predict_proba(pipeline, rows.X[held], len(data.classes))
+            labels[held] = predict_labels(pipeline, rows.X[held])
+            if name == "gbdt":
+                trees.append(best_iteration(pipeline) + 1)
+        seconds = time.perf_counter() - started
+        score = macro_f1(rows.y, labels)
+        mean_trees = max(1, round(float(np.mean(trees)))) if trees else None
+        trial = {
+            "hyperparameters": hyper,
+            "out_of_fold_macro_f1": round(score, 5),
+            "fit_seconds": round(seconds, 2),
+            **({"fold_trees": trees, "refit_trees": mean_trees} if trees else {}),
+        }
+        trials.append(trial)
+        log.info("%s %s: out-of-fold macro-F1 %.4f (%.1f s)", name, hyper, score, seconds)
+        if best is None or score > best[0]:
+            best = (score, hyper, Heldout(rows.track_ids, rows.y, proba, labels), mean_trees)
+    assert best is not None
+    _, hyper, heldout, mean_trees = best
+    started = time.perf_counter()
+    pipeline = fit_candidate(name, hyper, (rows.X, rows.y), params, trees=mean_trees)
+    return SearchResult(
+        pipeline,
+        hyper,
+        time.perf_counter() - started,
+        time.perf_counter() - began,
+        trials,
+        heldout,
+        Selection("cv", len(folds), len(rows.y), reason),
+    )
+
+
+def best_iteration(pipeline: Pipeline) -> int:
+    """CatBoost's best iteration (0-based) on the held-out tracks it watched."""
+    return int(pipeline.named_steps["model"].get_best_iteration() or 0)
 
 
 def predict_proba(pipeline: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:

@@ -26,9 +26,9 @@ loss and top-2 score its probabilities.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,20 @@ def model_outputs(metrics_dir: Path, name: str, details_dir: Path | None = None)
 
 PROBABILITIES_SUFFIX = "probabilities.parquet"
 HELDOUT, TEST = "heldout", "test"  # the roles of a probability table's rows
+
+
+Protocol = Literal["validation", "cv"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The protocol that chose a model and gave its validation figure: a report's
+    "selection" entry (models/selection.py decides it; compare names it per model)."""
+
+    protocol: Protocol
+    folds: int  # 0 under the validation protocol
+    tracks: int  # the tracks candidates were scored on
+    reason: str
 
 
 def probability_table(
@@ -187,12 +201,15 @@ def model_report(
     predict_ms_per_track: float,
     model_bytes: int,
     counts: dict[str, Any],
+    selection: Selection,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything measured about a model, the same keys for every model (its details file;
     compare picks the DVC metrics out of it).
 
-    ``validation`` and ``test`` are (y_true, probabilities) or (y_true, probabilities, labels).
+    ``validation`` and ``test`` are (y_true, probabilities) or (y_true, probabilities, labels);
+    ``validation`` holds the tracks the model was chosen on, which ``selection`` (the
+    protocol, models/selection.py) names: the validation split or out-of-fold predictions.
     """
     y_test, proba_test, _, labels_test = _split(test, None)
     return {
@@ -205,6 +222,7 @@ def model_report(
         "predict_ms_per_track": round(predict_ms_per_track, 3),
         "model_bytes": int(model_bytes),
         "counts": counts,
+        "selection": asdict(selection),
         "classes": list(classes),
         **({"details": details} if details else {}),
     }

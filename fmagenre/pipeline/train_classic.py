@@ -1,5 +1,6 @@
 """The train_rf, train_svm, train_gbdt stages' logic (and train_musicnn's, through
-pipeline/train_musicnn.py): search a model on the validation split, save it, and report it.
+pipeline/train_musicnn.py): search a model (on the validation split or by cross-validation,
+models/selection.py), save it, and report it.
 
 The models and their search are science (models/classic.py); this module is what a training
 stage does with them: the model folder predict reads back (published as a whole), the
@@ -56,8 +57,7 @@ def train_and_evaluate(
     require_trainable(name, data.labelled)
     result = search(name, data, params)
     n_classes = len(data.classes)
-    validation = predict_proba(result.pipeline, data.X["validation"], n_classes)
-    validation_labels = predict_labels(result.pipeline, data.X["validation"])
+    heldout = result.heldout  # the validation split, or training+validation out of fold
     began = time.perf_counter()
     test = predict_proba(result.pipeline, data.X["test"], n_classes)
     test_labels = predict_labels(result.pipeline, data.X["test"])
@@ -104,12 +104,13 @@ def train_and_evaluate(
     report = model_report(
         name,
         data.classes,
-        (data.y("validation"), validation, validation_labels),
+        (heldout.y, heldout.proba, heldout.labels),
         (data.y("test"), test, test_labels),
         train_seconds=result.fit_seconds,
         predict_ms_per_track=predict_ms,
         model_bytes=model_bytes(model_dir),
         counts=data.labelled.counts,
+        selection=result.selection,
         details={
             "chosen": result.hyper,
             "search_seconds": round(result.search_seconds, 2),
@@ -125,7 +126,7 @@ def train_and_evaluate(
         ),
         details_dir,
         probability_table(
-            (data.track_ids("validation"), validation), (data.track_ids("test"), test), data.classes
+            (heldout.track_ids, heldout.proba), (data.track_ids("test"), test), data.classes
         ),
     )
     log.info(

@@ -20,6 +20,7 @@ from fmagenre.infra.atomic import atomic_path, write_json
 from fmagenre.infra.params import Params
 from fmagenre.infra.store import RowStore
 from fmagenre.models.evaluation import (
+    Selection,
     model_report,
     predictions_table,
     probability_table,
@@ -30,6 +31,9 @@ from fmagenre.models.evaluation import (
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
+# train.selection never applies here: cross-validation would cost a CRNN fit per fold
+# (docs/selection.md measures one)
+CRNN_PROTOCOL = "the CRNN always early-stops on the validation split"
 
 
 def save_keras(model: Any, path: Path) -> None:
@@ -115,6 +119,7 @@ def train_crnn(
         predict_ms_per_track=predict_ms,
         model_bytes=(model_dir / MODEL_FILE).stat().st_size,
         counts=data.counts,
+        selection=Selection("validation", 0, len(data.splits["validation"].labels), CRNN_PROTOCOL),
         details={
             "epochs_run": trained.epochs_run,
             "best_epoch": trained.best_epoch,

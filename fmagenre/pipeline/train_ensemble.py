@@ -35,6 +35,7 @@ from fmagenre.models.ensemble import (
 from fmagenre.models.evaluation import (
     HELDOUT,
     TEST,
+    Selection,
     model_outputs,
     model_report,
     predictions_table,
@@ -165,6 +166,12 @@ def train_ensemble(
             "test": int(len(test_ids)),
             "members": {name: r["counts"] for name, r in reports.items()},
         },
+        selection=Selection(
+            "cv",
+            folded.folds,
+            int(len(heldout_ids)),
+            "weights fitted on the members' held-out tracks, so scored out of fold there",
+        ),
         details={
             "members": members,
             "weights": by_member,
