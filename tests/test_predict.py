@@ -235,7 +235,7 @@ def test_a_model_trained_on_fmas_features_csv_gets_the_same_features_at_predict(
             "features": {"source": "official"},
             "rf": {"n_estimators": 50, "min_samples_leaf": 1, "max_features": "sqrt"},
             "compute": {"workers": 1},
-            # one artist per genre: nothing to cross-validate by artist
+            # one artist per genre: too few to cross-validate by artist (not this test's point)
             "train": {"selection": "validation"},
         }
     )
