@@ -214,6 +214,26 @@ def test_the_mlp_head_is_saved_whole_and_deterministic_under_its_seed(tmp_path):
     assert first["test"]["accuracy"] > 0.5  # it learnt: chance is 1/8
 
 
+def test_the_mlp_head_trains_on_a_collection_too_small_to_early_stop(tmp_path, caplog):
+    """One training track a genre: no stratified tenth can be held out (scikit-learn would
+    refuse), so the head trains without early stopping, says so, and is saved and reloaded
+    as any other."""
+    features, tracks = fabricate(per_genre=40, features=12, seed=8)
+    training = tracks[tracks["split"] == "training"]
+    few = training.groupby("genre_top").head(1)
+    tracks = tracks[(tracks["split"] != "training") | tracks.index.isin(few.index)]
+    features = features[features["track_id"].isin(tracks["track_id"])]
+    head = {
+        "musicnn": {"classifier": "mlp", "hidden_layers": 1, "pooling": "clip"},
+        "train": {"selection": "validation"},
+    }
+    report = train("musicnn", features, tracks, tmp_path, **head)
+    assert "too few to early-stop" in caplog.text
+    model = read_consistently(tmp_path / "models" / "musicnn", "train", load_pipeline)
+    assert model.named_steps["model"].early_stopping is False
+    assert report["details"]["chosen"]["classifier"] == "mlp"
+
+
 def test_the_svm_reports_its_svcs_own_decision(tmp_path):
     """Accuracy is the SVC's own predict; the calibrated probabilities (whose argmax is
     another classifier) serve log loss and top-2."""

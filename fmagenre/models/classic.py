@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import ParameterGrid
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -132,9 +133,7 @@ def mlp_head(candidate: dict[str, Any], seed: int) -> Any:
     instead. Early stopping holds out part of the training split, never the validation split,
     which stays the unseen data the candidates are chosen on.
     """
-    from sklearn.neural_network import MLPClassifier
-
-    return MLPClassifier(
+    return MLPHead(
         hidden_layer_sizes=(candidate["hidden_units"],) * candidate["hidden_layers"],
         alpha=candidate["alpha"],
         max_iter=candidate["max_iter"],
@@ -143,6 +142,26 @@ def mlp_head(candidate: dict[str, Any], seed: int) -> Any:
         n_iter_no_change=20,
         random_state=seed,
     )
+
+
+class MLPHead(MLPClassifier):
+    """scikit-learn's MLP, trained without early stopping when its training rows are too few
+    to hold out a stratified tenth of at least 2 rows (a tiny labelled folder: a genre of one
+    training track, or ten tracks in all), where scikit-learn would refuse to train; the
+    model then says so in its ``early_stopping``."""
+
+    def fit(self, X: Any, y: Any) -> MLPHead:
+        counts = np.unique(np.asarray(y), return_counts=True)[1]
+        held = int(np.ceil(self.validation_fraction * len(y)))
+        if self.early_stopping and (held < 2 or counts.min() < 2):
+            log.warning(
+                "mlp: %d training rows of %d genres are too few to early-stop on a tenth of "
+                "them; it trains for its max_iter epochs instead",
+                len(y),
+                len(counts),
+            )
+            self.early_stopping = False
+        return super().fit(X, y)
 
 
 class PlattSVC(CalibratedClassifierCV):

@@ -48,6 +48,7 @@ TRUSTED_TYPES = [
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # the mlp head's solver state
     "fmagenre.models.reduction.RedundancyFilter",
     "fmagenre.models.classic.PlattSVC",
+    "fmagenre.models.classic.MLPHead",
     "fmagenre.models.pooling.PatchPooled",
 ]
 
