@@ -118,14 +118,14 @@ def resolve_model_name(models_dir: Path, which: str) -> str:
     if not best.exists():
         raise UserError(
             f"{best} not found: no model has been chosen yet; run the pipeline (`dvc repro` or `make demo`), "
-            "or name a model with --model rf|svm|gbdt|crnn|musicnn"
+            "or name a model with --model rf|svm|gbdt|crnn|musicnn|ensemble"
         )
     try:
         return str(json.loads(best.read_text(encoding="utf-8"))["model"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise UserError(
             f"{best} is damaged ({type(exc).__name__}): rerun `dvc repro -f compare`, or name a "
-            "model with --model rf|svm|gbdt|crnn|musicnn"
+            "model with --model rf|svm|gbdt|crnn|musicnn|ensemble"
         ) from None
 
 
