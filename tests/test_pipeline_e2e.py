@@ -173,7 +173,7 @@ def test_musicnn_pooling_reruns_train_musicnn_and_compare_only(project):
     other = "clip" if pooling == "patch" else "patch"
     project.set_params(musicnn={"pooling": other})
     try:
-        assert project.repro() == ["train_musicnn", "compare"]
+        assert project.repro() == ["train_musicnn", "train_ensemble", "compare"]
         used = json.loads((project.root / "models" / "musicnn" / "params.json").read_text())
         assert used["input"]["pooling"] == other
     finally:

@@ -139,7 +139,7 @@ def test_every_head_pools_patches_deterministically_and_survives_skops(head):
     assert isinstance(model, PatchPooled) and model.max_patches == PATCHES
     assert (
         type(model.estimator_[-1]).__name__
-        == {"logistic": "LogisticRegression", "svm": "PlattSVC", "mlp": "MLPClassifier"}[head]
+        == {"logistic": "LogisticRegression", "svm": "PlattSVC", "mlp": "MLPHead"}[head]
     )
     test = data.X["test"]
     proba = predict_proba(first, test, 3)
@@ -208,6 +208,7 @@ def test_predict_with_a_patch_pooled_model_gives_the_stages_probabilities(real_c
             "audio": {"duration": 10.0},
             "compute": {"workers": 1},
             "musicnn": {"classifier": "logistic", "C": 1.0, "pooling": "patch"},
+            "train": {"selection": "validation"},  # 6 tracks: the one validation track decides
         }
     )
     run_decode(
