@@ -282,7 +282,14 @@ def test_every_chart_renders_offline_with_the_vendored_libraries(project, tmp_pa
     assert sorted(titles) == sorted(
         [
             f"{model}, test split"
-            for model in ("Random Forest", "SVM (RBF)", "CatBoost", "CRNN", "musicnn embeddings")
+            for model in (
+                "Random Forest",
+                "SVM (RBF)",
+                "CatBoost",
+                "CRNN",
+                "musicnn embeddings",
+                "Ensemble",
+            )
         ]
         + ["CRNN training curves (crops)", "Per-genre F1 on the test split, every model"]
     )
