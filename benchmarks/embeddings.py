@@ -200,7 +200,12 @@ def head_costs(count: int) -> dict[str, dict[str, float]]:
             params = parse_params({"musicnn": {**settings, "pooling": pooling}})
             data = feature_splits(table, tracks)
             began = time.process_time()
-            model = fit_candidate("musicnn", candidates("musicnn", params)[0], (data.X["training"], data.y("training")), params)
+            model = fit_candidate(
+                "musicnn",
+                candidates("musicnn", params)[0],
+                (data.X["training"], data.y("training")),
+                params,
+            )
             trained = time.process_time() - began
             began = time.process_time()
             predict_proba(model, data.X["test"], len(data.classes))

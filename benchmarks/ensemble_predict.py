@@ -54,7 +54,9 @@ def fabricated(columns: list[str], seed: int) -> tuple[pd.DataFrame, pd.DataFram
     rng = np.random.default_rng(seed)
     count = TRACKS_PER_GENRE * len(CLASSES)
     track_ids = np.arange(2, 2 + count)
-    table = pd.DataFrame(rng.standard_normal((count, len(columns))).astype(np.float32), columns=columns)
+    table = pd.DataFrame(
+        rng.standard_normal((count, len(columns))).astype(np.float32), columns=columns
+    )
     table.insert(0, "track_id", track_ids)
     tracks = pd.DataFrame(
         {
@@ -166,7 +168,9 @@ def main() -> None:
     cheapest = min(SINGLES, key=per_file.__getitem__)
     # what each distinct input costs: the cheapest feature model is its features and a small
     # head; the CRNN its log-mel and network; musicnn its embedding and a logistic regression
-    inputs_once = min(per_file[name] for name in FEATURE_MODELS) + per_file["crnn"] + per_file["musicnn"]
+    inputs_once = (
+        min(per_file[name] for name in FEATURE_MODELS) + per_file["crnn"] + per_file["musicnn"]
+    )
     every_member = sum(per_file[name] for name in SINGLES)
     print(
         f"predict_stream on {len(files)} files ({origin}, models read {args.seconds:g} s), "

@@ -153,7 +153,9 @@ def test_the_stage_reports_the_out_of_fold_figure_and_refits_for_test(tmp_path):
         predictions.filter(like="p_").to_numpy(), average(test, weights), atol=1e-5
     )
     # self-contained: every member's folder travels with it
-    assert sorted(p.name for p in (tmp_path / "models" / "ensemble" / "members").iterdir()) == sorted(MEMBERS)
+    assert sorted(
+        p.name for p in (tmp_path / "models" / "ensemble" / "members").iterdir()
+    ) == sorted(MEMBERS)
     assert report["train_seconds"] >= 5.0 and report["predict_ms_per_track"] == 10.0
     assert "out of fold" in report["details"]["validation_is"]
     # deterministic: a second run writes the same figures and weights
@@ -174,7 +176,9 @@ def test_members_are_chosen_in_params_and_only_shared_tracks_are_used(tmp_path):
 def test_bad_members_stop_with_one_line(tmp_path):
     tracks, _, _ = member_outputs(tmp_path, np.random.default_rng(7))
     (tmp_path / "reports" / "models" / "svm.probabilities.parquet").unlink()
-    with pytest.raises(UserError, match=r"svm\.probabilities\.parquet is missing: run `dvc repro train_svm`"):
+    with pytest.raises(
+        UserError, match=r"svm\.probabilities\.parquet is missing: run `dvc repro train_svm`"
+    ):
         run_stage(tmp_path, tracks)
     other = json.loads((tmp_path / "reports" / "models" / "gbdt.json").read_text())
     other["classes"] = ["Folk", "Jazz", "Rock"]

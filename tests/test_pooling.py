@@ -167,7 +167,12 @@ def test_an_svm_head_still_needs_two_training_tracks_per_genre():
     data.labelled.splits["training"].labels = labels
     params = parse_params({"musicnn": {"classifier": "svm", "C": 1.0, "pooling": "patch"}})
     with pytest.raises(UserError, match="at least 2 training tracks"):
-        fit_candidate("musicnn", candidates("musicnn", params)[0], (data.X["training"], data.y("training")), params)
+        fit_candidate(
+            "musicnn",
+            candidates("musicnn", params)[0],
+            (data.X["training"], data.y("training")),
+            params,
+        )
 
 
 def test_a_bad_pooling_is_one_line_naming_the_choices():
@@ -183,7 +188,12 @@ def test_the_pipelines_construction_is_unchanged_for_clip_pooling():
     params = parse_params({"musicnn": {"classifier": "logistic", "C": 1.0, "pooling": "clip"}})
     data = musicnn_splits()
     data.X = {split: np.nan_to_num(X) for split, X in data.X.items()}  # a clip table has no NaN
-    clip = fit_candidate("musicnn", candidates("musicnn", params)[0], (data.X["training"], data.y("training")), params)
+    clip = fit_candidate(
+        "musicnn",
+        candidates("musicnn", params)[0],
+        (data.X["training"], data.y("training")),
+        params,
+    )
     assert [name for name, _ in clip.steps] == ["scale", "model"]
     assert isinstance(clip.named_steps["model"], LogisticRegression)
 

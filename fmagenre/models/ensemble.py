@@ -50,7 +50,9 @@ def fit_weights(members: list[np.ndarray], y: np.ndarray) -> np.ndarray:
         jac=True,
         method="SLSQP",
         bounds=[(0.0, 1.0)] * count,
-        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}],
+        constraints=[
+            {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}
+        ],
         options={"ftol": 1e-10, "maxiter": 500},
     )
     weights = np.clip(found.x, 0.0, None)

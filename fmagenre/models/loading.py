@@ -66,11 +66,16 @@ class EnsembleModel:
         specs = [row_spec(part) for part in parts]
         ends = np.cumsum([int(np.prod(spec.shape)) for spec in specs])
         inputs = [
-            rows[:, end - int(np.prod(spec.shape)) : end].reshape(len(rows), *spec.shape).astype(spec.dtype)
+            rows[:, end - int(np.prod(spec.shape)) : end]
+            .reshape(len(rows), *spec.shape)
+            .astype(spec.dtype)
             for spec, end in zip(specs, ends, strict=True)
         ]
         return average(
-            [member.probabilities(inputs[part]) for member, part in zip(self.members, self.part_of, strict=True)],
+            [
+                member.probabilities(inputs[part])
+                for member, part in zip(self.members, self.part_of, strict=True)
+            ],
             self.weights,
         )
 
@@ -157,7 +162,9 @@ def _build_ensemble(snapshot: FolderSnapshot) -> LoadedModel:
         names = [str(name) for name in saved["members"]]
         weights = np.array([float(saved["weights"][name]) for name in names])
     except (KeyError, TypeError, ValueError) as exc:
-        raise snapshot.damaged(ENSEMBLE_FILE, f"no members and weights: {type(exc).__name__} {exc}") from None
+        raise snapshot.damaged(
+            ENSEMBLE_FILE, f"no members and weights: {type(exc).__name__} {exc}"
+        ) from None
     members, parts, part_of = [], [], []
     for name in names:
         with snapshot.subfolder(f"{MEMBERS_FOLDER}/{name}") as inner:
@@ -170,8 +177,12 @@ def _build_ensemble(snapshot: FolderSnapshot) -> LoadedModel:
     if any(member.classes != classes for member in members):
         raise snapshot.damaged("classes.json", "the members were trained on other genres")
     first = members[0]
-    recipe = InputRecipe("ensemble", first.recipe.audio, min_seconds=first.recipe.min_seconds, parts=tuple(parts))
-    return LoadedModel("ensemble", classes, recipe, EnsembleModel(members, part_of, weights), notes=first.notes)
+    recipe = InputRecipe(
+        "ensemble", first.recipe.audio, min_seconds=first.recipe.min_seconds, parts=tuple(parts)
+    )
+    return LoadedModel(
+        "ensemble", classes, recipe, EnsembleModel(members, part_of, weights), notes=first.notes
+    )
 
 
 def _build_model(name: str, snapshot: FolderSnapshot) -> LoadedModel:

@@ -50,7 +50,9 @@ log = logging.getLogger(__name__)
 NAME = "ensemble"
 
 
-def read_member(name: str, details_dir: Path, metrics_dir: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+def read_member(
+    name: str, details_dir: Path, metrics_dir: Path
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """A member's report and probability table, or one line naming the stage to run."""
     outputs = model_outputs(metrics_dir, name, details_dir)
     for path in (outputs.details, outputs.probabilities):
@@ -64,7 +66,9 @@ def read_member(name: str, details_dir: Path, metrics_dir: Path) -> tuple[dict[s
     )
 
 
-def aligned(tables: dict[str, pd.DataFrame], role: str, classes: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+def aligned(
+    tables: dict[str, pd.DataFrame], role: str, classes: list[str]
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """The track ids of ``role`` rows every member has (in the first member's order), and each
     member's probabilities on them."""
     columns = [f"p_{genre}" for genre in classes]
